@@ -1,0 +1,46 @@
+# The course's commands. Each one sets itself up: a virtual environment in .venv, the
+# packages, and the datasets (from a local copy when there is one, else downloaded).
+#   make course   execute every notebook headless (quick profile on a CPU, full on a GPU)
+#   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
+#   make lab      open JupyterLab on notebooks/
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DATASETS := data/fashion-mnist/train.pt data/cifar10/train.pt
+
+# tcmalloc makes PyTorch on a CPU about a third faster (glibc malloc page-faults on every
+# step); used when installed (Debian: libtcmalloc-minimal4), never required.
+TCMALLOC := $(firstword $(wildcard /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4))
+ifneq ($(TCMALLOC),)
+export LD_PRELOAD := $(TCMALLOC)
+endif
+
+.PHONY: course test lab data lint clean
+
+course: $(INSTALLED) $(DATASETS)
+	$(BIN)/python -m alexnet_lib course
+
+test: $(INSTALLED) $(DATASETS)
+	$(BIN)/ruff check .
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/pytest -n 2 tests
+	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
+
+lab: $(INSTALLED) $(DATASETS)
+	$(BIN)/jupyter lab notebooks
+
+data: $(DATASETS)
+
+data/%/train.pt: | $(INSTALLED)
+	$(BIN)/python -m alexnet_lib data fetch $*
+
+$(INSTALLED): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) outputs

@@ -1,0 +1,211 @@
+"""``python -m alexnet_lib``: data, train, predict and course commands.
+
+Every problem a learner can cause (a missing file, a bad flag, no data, a damaged
+checkpoint) ends as one ``error: ...`` line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import CourseError
+
+
+def _config_help() -> dict[str, str]:
+    """Each ``TrainConfig`` field's comment, read from its source: one place documents both."""
+    from .config import TrainConfig
+
+    source = inspect.getsource(TrainConfig)
+    return dict(re.findall(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$", source, flags=re.MULTILINE))
+
+
+def _add_train_parser(commands: argparse._SubParsersAction) -> None:
+    from .config import TrainConfig, field_types
+
+    parser = commands.add_parser(
+        "train",
+        help="train AlexNet on a dataset",
+        description="Train AlexNet. Settings come from --config (a YAML file, see configs/), its profile "
+        "section, then these flags. Ends with one line: test accuracy and images/s.",
+    )
+    parser.add_argument("--config", type=Path, help="YAML file of settings, e.g. configs/fashion_mnist.yaml")
+    parser.add_argument(
+        "--profile",
+        choices=("quick", "full"),
+        help="the config's profile (default: ALEXNET_PROFILE, else full on a GPU, quick on a CPU)",
+    )
+    helps, types = _config_help(), field_types()
+    for f in dataclasses.fields(TrainConfig):
+        if f.metadata.get("yaml") is False:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if types[f.name] is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=helps.get(f.name))
+        else:
+            metavar = f.name.upper() if types[f.name] is str else types[f.name].__name__.upper()
+            parser.add_argument(flag, type=types[f.name], default=None, metavar=metavar, help=helps.get(f.name))
+    parser.set_defaults(run=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .config import TrainConfig, load_config
+    from .env import current_profile
+    from .train import train
+
+    names = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("yaml") is not False}
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.resume:
+        saved = load_checkpoint(args.resume)["config"]
+        saved.update(overrides)
+        config = TrainConfig(**saved)
+    else:
+        profile = args.profile or (current_profile() if args.config else None)
+        config = load_config(args.config, profile, **overrides)
+    result = train(config)
+    print(result.summary())
+    return 130 if result.interrupted else 0
+
+
+def _add_data_parser(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser(
+        "data",
+        help="fetch and inspect datasets",
+        description="Get datasets into the data directory and see what is there.",
+    )
+    actions = data.add_subparsers(dest="action", metavar="ACTION", required=True)
+    fetch = actions.add_parser(
+        "fetch",
+        help="prepare a dataset (local copy, else download)",
+        description="Prepare DATASET in the data directory: from --from PATH, else a known local copy "
+        "(ALEXNET_SHARED_DATASETS or ../shared/datasets, /usr/share/datasets), else torchvision's download. "
+        "PATH may be Fashion-MNIST's four IDX .gz files, cifar-10-python.tar.gz or cifar-10-batches-py/, "
+        "or an image-folder tree (train/<class>/*, test/<class>/*) or a .tar.gz of one.",
+    )
+    fetch.add_argument(
+        "dataset", metavar="DATASET", help="fashion-mnist, cifar10, or a name for an image-folder dataset"
+    )
+    fetch.add_argument("--from", dest="source", type=Path, metavar="PATH", help="a local copy to import")
+    fetch.add_argument("--data-dir", type=Path, metavar="DIR", help="default: ALEXNET_DATA_DIR, else data/")
+    fetch.set_defaults(run=_data_fetch)
+    info = actions.add_parser(
+        "info",
+        help="list prepared datasets and their sizes",
+        description="List the datasets in the data directory with images per split.",
+    )
+    info.add_argument("--data-dir", type=Path, metavar="DIR", help="default: ALEXNET_DATA_DIR, else data/")
+    info.set_defaults(run=_data_info)
+    tiny = actions.add_parser(
+        "arrange-tinyimagenet",
+        help="sort TinyImageNet's val/images into class folders",
+        description="Move val/images/* into val/<wnid>/ using val/val_annotations.txt.",
+    )
+    tiny.add_argument("root", type=Path, help="the tiny-imagenet-200 folder")
+    tiny.set_defaults(run=lambda a: _report_moved(_folders().arrange_tinyimagenet_val(a.root)))
+    imagenet = actions.add_parser(
+        "sort-imagenet-val",
+        help="sort an ImageNet validation folder into class folders",
+        description="Move each image of VAL_DIR into VAL_DIR/<class>/ by LABELS: "
+        "'file,class' lines, or one class per line in file-name order.",
+    )
+    imagenet.add_argument("val_dir", type=Path)
+    imagenet.add_argument("labels", type=Path)
+    imagenet.set_defaults(run=lambda a: _report_moved(_folders().sort_imagenet_val(a.val_dir, a.labels)))
+
+
+def _folders():  # noqa: ANN202 - a module
+    from . import folders
+
+    return folders
+
+
+def _report_moved(count: int) -> int:
+    print(f"moved {count} images into class folders")
+    return 0
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    from .fetch import fetch
+
+    fetch(args.dataset, args.source, args.data_dir)
+    return 0
+
+
+def _data_info(args: argparse.Namespace) -> int:
+    from . import env
+    from .datasets import KNOWN_DATASETS, is_prepared, read_meta
+    from .fetch import IMAGE_SUFFIXES
+
+    root = Path(args.data_dir or env.data_dir())
+    print(f"data directory: {root}")
+    found = set()
+    for folder in sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith(".")):
+        if is_prepared(folder):
+            meta = read_meta(folder)
+            counts = ", ".join(f"{split} {n:,}" for split, n in meta["counts"].items())
+            print(
+                f"  {folder.name:<16} {counts} | {len(meta['classes'])} classes, "
+                f"{meta['channels']}x{meta['size']}x{meta['size']} | from {meta['source']}"
+            )
+        elif (folder / "train").is_dir():
+            counts = ", ".join(
+                f"{split.name} {sum(1 for p in split.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES):,}"
+                for split in sorted(folder.iterdir())
+                if split.is_dir()
+            )
+            print(f"  {folder.name:<16} {counts} | image folder")
+        else:
+            continue
+        found.add(folder.name)
+    for name in sorted(set(KNOWN_DATASETS) - found):
+        print(f"  {name:<16} not prepared: python -m alexnet_lib data fetch {name}")
+    return 0
+
+
+def _add_course_parser(commands: argparse._SubParsersAction) -> None:
+    course = commands.add_parser(
+        "course",
+        help="execute every notebook headless and summarise",
+        description="Execute the notebooks in order (quick profile on a CPU, full on a GPU), "
+        "write them and their figures under outputs/, and print each one's headline.",
+    )
+    course.add_argument("--profile", choices=("quick", "full"), help="default: full on a GPU, quick otherwise")
+    course.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+
+    def run(args: argparse.Namespace) -> int:
+        from .course import run_course
+
+        return run_course(args.notebooks, args.profile)
+
+    course.set_defaults(run=run)
+
+
+PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data_parser, _add_train_parser, _add_course_parser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m alexnet_lib", description="The AlexNet course: datasets, training, prediction."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in PARSERS:
+        add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1 if type(error).__name__ == "TrainingDiverged" else 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

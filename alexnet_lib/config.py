@@ -1,0 +1,121 @@
+"""A training run's settings: one dataclass, read from YAML, every field a command-line flag.
+
+The paper's recipe (§5) is the default: SGD with momentum 0.9, weight decay 5e-4, batch 128,
+lr 0.01 divided by 10 when validation accuracy stops improving. The deviations that make
+short runs work (OneCycle or cosine schedules, label smoothing, Adam) are opt-in, and the
+shipped configs name the ones they use. A YAML file may hold ``profiles: {quick: ..., full: ...}``
+whose keys override the top level for that profile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CourseError
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run."""
+
+    dataset: str = "fashion-mnist"  # fashion-mnist, cifar10, or a prepared image-folder dataset
+    variant: str = "paper"  # paper, paper-two-tower or torchvision
+    image_size: int = 227  # the paper net's input; 67 is the smallest it accepts
+    in_channels: int | None = None  # None: the dataset's own (1 for Fashion-MNIST); 3 repeats grey
+    init: str = "kaiming"  # kaiming, or paper (§5: N(0, 0.01), biases of 1)
+    dropout: float = 0.5  # §4.2
+    epochs: int = 10
+    batch_size: int = 128  # §5; split across processes under torchrun
+    optimizer: str = "sgd"  # sgd (§5) or adam
+    lr: float = 0.01  # §5
+    momentum: float = 0.9  # §5
+    weight_decay: float = 5e-4  # §5
+    schedule: str = "plateau"  # plateau (§5: lr / 10 when test accuracy stalls), onecycle, cosine, none
+    plateau_patience: int = 2  # epochs without improvement before the lr is divided by 10
+    label_smoothing: float = 0.0  # 0 in the paper
+    crop: float = 224 / 256  # §4.1: crop side as a fraction of the image side
+    flip: bool = True  # §4.1 horizontal reflections
+    pca_std: float = 0.1  # §4.1 colour noise; 0 turns it off
+    train_subset: int | None = None  # use this many training images (None: all)
+    test_subset: int | None = None  # evaluate on this many test images (None: all)
+    precision: str = "auto"  # auto (bf16 where the hardware has it, else fp16 on CUDA, fp32), bf16, fp16, fp32
+    channels_last: bool = True  # NHWC memory layout, faster convolutions
+    compile: bool = False  # torch.compile the model
+    pipeline: str = "device"  # device (batched tensors) or pil (per-image PIL in DataLoader workers)
+    workers: int = 4  # DataLoader workers for the pil pipeline
+    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
+    seed: int = 0
+    log_every: int = 20  # steps between progress updates (the only host syncs in an epoch)
+    histograms: bool = True  # weight and gradient histograms in TensorBoard, once per epoch
+    checkpoint_dir: str | None = None  # None: outputs/runs/<dataset>
+    resume: str | None = None  # a checkpoint to continue from
+    data_dir: str | None = None  # None: ALEXNET_DATA_DIR or data/
+    profile: str | None = field(default=None, metadata={"yaml": False})  # the profile read from the YAML
+
+    def __post_init__(self) -> None:
+        choices = {
+            "variant": ("paper", "paper-two-tower", "torchvision"),
+            "init": ("kaiming", "paper", "torchvision"),
+            "optimizer": ("sgd", "adam"),
+            "schedule": ("plateau", "onecycle", "cosine", "none"),
+            "precision": ("auto", "bf16", "fp16", "fp32"),
+            "pipeline": ("device", "pil"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise CourseError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        positive = ("image_size", "epochs", "batch_size", "log_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise CourseError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise CourseError(f"lr must be positive; got {self.lr}")
+        if not 0 < self.crop <= 1:
+            raise CourseError(f"crop must be in (0, 1]; got {self.crop}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def field_types() -> dict[str, type]:
+    """Each field's basic type (int, float, str or bool), for the command line."""
+    hints = typing.get_type_hints(TrainConfig)
+    types = {}
+    for f in dataclasses.fields(TrainConfig):
+        hint = hints[f.name]
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        types[f.name] = args[0] if args else hint
+    return types
+
+
+def load_config(path: Path | str | None, profile: str | None = None, **overrides: Any) -> TrainConfig:
+    """A config from a YAML file (or the defaults), its ``profile`` section, then ``overrides``."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise CourseError(f"config file {path} not found")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as error:
+            raise CourseError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+        if not isinstance(values, dict):
+            raise CourseError(f"{path} must hold a mapping of settings")
+    profiles = values.pop("profiles", {}) or {}
+    if profile is not None:
+        if profile not in ("quick", "full"):
+            raise CourseError(f"profile must be quick or full; got {profile!r}")
+        values.update(profiles.get(profile) or {})
+        values["profile"] = profile
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise CourseError(f"unknown setting{'s' * (len(unknown) > 1)} {', '.join(unknown)} in {path or 'overrides'}")
+    return TrainConfig(**values)

@@ -1,0 +1,104 @@
+"""``make course``: execute every notebook headless, keep what it made, and summarise.
+
+Each notebook ends by calling ``record_headline`` with its main result; the runner executes
+the notebooks in order with nbclient (so 05 and 06 find the checkpoints 03 and 04 saved),
+writes the executed copies to ``outputs/notebooks/``, their figures to
+``outputs/figures/<notebook>/``, and prints one line per notebook.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from . import env
+
+
+def _headline_path(notebook: str) -> Path:
+    return env.outputs_dir() / "headlines" / f"{notebook}.json"
+
+
+def record_headline(notebook: str, text: str, **figures: Any) -> None:
+    """Save a notebook's main result (a sentence, plus numbers) for the course summary."""
+    path = _headline_path(notebook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"notebook": notebook, "headline": text, **figures}, indent=2) + "\n")
+    print(f"headline: {text}")
+
+
+def _save_figures(notebook: Any, folder: Path) -> int:
+    """Write every PNG a notebook displayed to ``folder``; returns how many."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    count = 0
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                count += 1
+                (folder / f"cell{index:02d}-{count:02d}.png").write_bytes(base64.b64decode(png))
+    return count
+
+
+def run_course(notebooks: list[Path] | None = None, profile: str | None = None) -> int:
+    """Execute ``notebooks`` (default: all, in order) and print a summary; 0 if all ran."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    root = env.project_root()
+    notebooks = notebooks or sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    profile = profile or env.current_profile()
+    os.environ["ALEXNET_PROFILE"] = profile
+    outputs = env.outputs_dir()
+    (outputs / "notebooks").mkdir(parents=True, exist_ok=True)
+    print(f"running {len(notebooks)} notebooks in the {profile} profile; results in {outputs}")
+    rows = []
+    started = time.perf_counter()
+    for path in notebooks:
+        _headline_path(path.stem).unlink(missing_ok=True)
+        notebook = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            notebook, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}}
+        )
+        clock = time.perf_counter()
+        print(f"  {path.stem} ...", end=" ", flush=True)
+        try:
+            client.execute()
+            status = "ok"
+        except CellExecutionError as error:
+            status = "failed: " + (str(error).strip().splitlines() or ["?"])[-1][:200]
+        seconds = time.perf_counter() - clock
+        nbformat.write(notebook, outputs / "notebooks" / path.name)
+        figures = _save_figures(notebook, outputs / "figures" / path.stem)
+        headline_file = _headline_path(path.stem)
+        headline = json.loads(headline_file.read_text())["headline"] if headline_file.exists() else "(no headline)"
+        print(f"{status} in {seconds:.0f} s")
+        rows.append(
+            {
+                "notebook": path.stem,
+                "status": status,
+                "seconds": round(seconds, 1),
+                "figures": figures,
+                "headline": headline,
+            }
+        )
+    total = time.perf_counter() - started
+    (outputs / "course-summary.json").write_text(
+        json.dumps({"profile": profile, "seconds": round(total, 1), "notebooks": rows}, indent=2) + "\n"
+    )
+    print(f"\nCourse summary ({profile} profile, {total / 60:.1f} min):")
+    for row in rows:
+        mark = "ok " if row["status"] == "ok" else "FAIL"
+        print(
+            f"  {mark} {row['notebook']:<28} {row['seconds']:>5.0f} s  {row['figures']:>2} figures  {row['headline']}"
+        )
+        if row["status"] != "ok":
+            print(f"       {row['status']}")
+    print(f"executed notebooks: {outputs / 'notebooks'}; figures: {outputs / 'figures'}")
+    return 0 if all(row["status"] == "ok" for row in rows) else 1

@@ -1,0 +1,217 @@
+"""Datasets in memory: a uint8 image tensor and a label tensor per split (notebook 02).
+
+Fashion-MNIST (70,000 images) and CIFAR-10 (60,000) fit in memory many times over, so each
+split is one ``uint8`` tensor of shape N x C x H x W, moved to the GPU when there is one.
+Batches are then index lookups, and resizing and augmentation run batched on the device
+(``transforms.py``): no per-image Python work per step.
+
+A prepared dataset is a folder in the data directory holding ``train.pt`` and ``test.pt``
+(plain tensors, loaded with ``weights_only=True``) and ``meta.json`` (classes, counts,
+source, and the statistics below). ``fetch.py`` makes that folder from a local copy or a
+download.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from . import env
+from .errors import CourseError
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+@dataclass(frozen=True)
+class KnownDataset:
+    """What a course dataset must look like once prepared."""
+
+    classes: tuple[str, ...]
+    channels: int
+    size: int
+    train: int
+    test: int
+
+
+KNOWN_DATASETS = {
+    "fashion-mnist": KnownDataset(FASHION_MNIST_CLASSES, 1, 28, 60_000, 10_000),
+    "cifar10": KnownDataset(CIFAR10_CLASSES, 3, 32, 50_000, 10_000),
+}
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Per-channel statistics of a training set, pixel values scaled to [0, 1].
+
+    ``pca_eigenvalues`` (largest first) and ``pca_eigenvectors`` (one per column) are those
+    of the channels' covariance matrix: the paper's "fancy PCA" colour augmentation (§4.1).
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    pca_eigenvalues: tuple[float, ...]
+    pca_eigenvectors: tuple[tuple[float, ...], ...]
+
+
+def compute_stats(images: torch.Tensor, chunk: int = 4096) -> Stats:
+    """Mean, std and colour PCA of uint8 ``images`` (N x C x H x W), in float64, chunk by chunk."""
+    channels = images.shape[1]
+    total = torch.zeros(channels, dtype=torch.float64)
+    outer = torch.zeros(channels, channels, dtype=torch.float64)
+    count = 0
+    for start in range(0, len(images), chunk):
+        pixels = images[start : start + chunk].to("cpu", torch.float64).div_(255)
+        pixels = pixels.transpose(0, 1).reshape(channels, -1)  # C x (n*H*W)
+        total += pixels.sum(1)
+        outer += pixels @ pixels.T
+        count += pixels.shape[1]
+    mean = total / count
+    covariance = outer / count - torch.outer(mean, mean)
+    eigenvalues, eigenvectors = torch.linalg.eigh(covariance)  # ascending
+    order = eigenvalues.argsort(descending=True)
+    eigenvalues, eigenvectors = eigenvalues[order].clamp_min(0), eigenvectors[:, order]
+    return Stats(
+        mean=tuple(mean.tolist()),
+        std=tuple(covariance.diagonal().sqrt().tolist()),
+        pca_eigenvalues=tuple(eigenvalues.tolist()),
+        pca_eigenvectors=tuple(tuple(row) for row in eigenvectors.tolist()),
+    )
+
+
+@dataclass
+class ImageSet:
+    """One split in memory: ``images`` uint8 N x C x H x W, ``labels`` int64 N."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, n: int | None, seed: int = 0) -> ImageSet:
+        """``n`` images drawn at random (the same ones for the same seed); all if ``n`` is None."""
+        if n is None or n >= len(self):
+            return self
+        if n < 1:
+            raise CourseError(f"a subset needs at least 1 image, got {n}")
+        keep = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
+        keep = keep.to(self.labels.device)
+        return ImageSet(self.images[keep], self.labels[keep], self.classes)
+
+    def to(self, device: torch.device | str) -> ImageSet:
+        return ImageSet(self.images.to(device), self.labels.to(device), self.classes)
+
+    def class_counts(self) -> torch.Tensor:
+        return torch.bincount(self.labels.cpu(), minlength=len(self.classes))
+
+
+@dataclass
+class Splits:
+    """A dataset: its train and test splits and its training-set statistics."""
+
+    name: str
+    train: ImageSet
+    test: ImageSet
+    stats: Stats
+
+    @property
+    def classes(self) -> list[str]:
+        return self.train.classes
+
+    @property
+    def channels(self) -> int:
+        return self.train.images.shape[1]
+
+    def to(self, device: torch.device | str) -> Splits:
+        return Splits(self.name, self.train.to(device), self.test.to(device), self.stats)
+
+
+def dataset_folder(name: str, data_dir: Path | None = None) -> Path:
+    return Path(data_dir or env.data_dir()) / name
+
+
+def is_prepared(folder: Path) -> bool:
+    return all((folder / f).is_file() for f in ("train.pt", "test.pt", "meta.json"))
+
+
+def read_meta(folder: Path) -> dict:
+    return json.loads((folder / "meta.json").read_text())
+
+
+def write_split(folder: Path, split: str, images: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> None:
+    """Save one split as plain tensors (readable with ``weights_only=True``)."""
+    torch.save(
+        {"images": images.contiguous(), "labels": labels.long(), "classes": list(classes)}, folder / f"{split}.pt"
+    )
+
+
+def write_meta(folder: Path, meta: dict, stats: Stats) -> None:
+    (folder / "meta.json").write_text(json.dumps({**meta, "stats": asdict(stats)}, indent=2) + "\n")
+
+
+def read_split(folder: Path, split: str) -> ImageSet:
+    path = folder / f"{split}.pt"
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        return ImageSet(saved["images"], saved["labels"], list(saved["classes"]))
+    except Exception as error:  # a damaged file: say which, and how to rebuild it
+        raise CourseError(
+            f"{path} is damaged ({type(error).__name__}); delete {folder} and run "
+            f"`python -m alexnet_lib data fetch {folder.name}` again"
+        ) from None
+
+
+def load_dataset(
+    name: str,
+    data_dir: Path | None = None,
+    *,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+    fetch_missing: bool = True,
+) -> Splits:
+    """The train and test splits of ``name`` (``fashion-mnist``, ``cifar10`` or a prepared name).
+
+    A dataset that is not prepared yet is fetched first (a local copy, else a download);
+    ``train_subset``/``test_subset`` keep that many randomly chosen images.
+    """
+    folder = dataset_folder(name, data_dir)
+    if not is_prepared(folder):
+        if (folder / "train").is_dir():
+            raise CourseError(
+                f"{folder} is an image-folder dataset; load it with "
+                f"alexnet_lib.folders.load_image_folder({str(folder)!r}, size=...)"
+            )
+        if not fetch_missing:
+            raise CourseError(
+                f"{name} is not prepared in {folder.parent}; run `python -m alexnet_lib data fetch {name}`"
+            )
+        from .fetch import fetch  # fetch imports this module
+
+        fetch(name, data_dir=data_dir)
+    meta = read_meta(folder)
+    stats = Stats(
+        **{k: tuple(map(tuple, v)) if k == "pca_eigenvectors" else tuple(v) for k, v in meta["stats"].items()}
+    )
+    return Splits(
+        name,
+        read_split(folder, "train").subset(train_subset, seed),
+        read_split(folder, "test").subset(test_subset, seed),
+        stats,
+    )

@@ -1,0 +1,126 @@
+"""Where the course runs: device, seed, profile and folders, shared by notebooks and commands."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from .errors import CourseError
+
+Profile = Literal["quick", "full"]
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """The device to train on: ``"auto"`` takes CUDA, then Apple MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise CourseError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CourseError("--device cuda was asked for, but PyTorch sees no CUDA GPU here; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise CourseError("--device mps was asked for, but Apple's MPS is not available here; use --device cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (every device) so that a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def current_profile(device: torch.device | None = None) -> Profile:
+    """``ALEXNET_PROFILE`` if set (``quick`` or ``full``); else ``full`` on a GPU, ``quick`` otherwise."""
+    value = os.environ.get("ALEXNET_PROFILE", "").strip().lower()
+    if value in ("quick", "full"):
+        return value  # type: ignore[return-value]
+    if value:
+        raise CourseError(f"ALEXNET_PROFILE={value!r} is not a profile; use quick or full")
+    device = device or pick_device()
+    return "full" if device.type in ("cuda", "mps") else "quick"
+
+
+def project_root() -> Path:
+    """The course checkout that holds the working directory, or the working directory itself.
+
+    Notebooks run from ``notebooks/`` and commands from the root; in Colab, where the package
+    is pip-installed, there is no checkout and ``/content`` is used.
+    """
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "alexnet_lib").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    return here
+
+
+def data_dir() -> Path:
+    """Where datasets are prepared: ``ALEXNET_DATA_DIR``, else ``data/`` in the project root."""
+    return Path(os.environ.get("ALEXNET_DATA_DIR") or project_root() / "data")
+
+
+def outputs_dir() -> Path:
+    """Where runs write checkpoints, logs and figures: ``ALEXNET_OUTPUT_DIR``, else ``outputs/``."""
+    return Path(os.environ.get("ALEXNET_OUTPUT_DIR") or project_root() / "outputs")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a notebook's setup cell decided."""
+
+    device: torch.device
+    profile: Profile
+    seed: int
+    outputs: Path
+
+    @property
+    def quick(self) -> bool:
+        return self.profile == "quick"
+
+
+def notebook_setup(seed: int = 0, device: str = "auto") -> Setup:
+    """Pick the device, seed everything and read the profile; print one line saying so."""
+    chosen = pick_device(device)
+    seed_everything(seed)
+    profile = current_profile(chosen)
+    outputs = outputs_dir()
+    outputs.mkdir(parents=True, exist_ok=True)
+    threads = f", {torch.get_num_threads()} CPU threads" if chosen.type == "cpu" else ""
+    print(f"device: {chosen}{threads} | profile: {profile} | seed: {seed} | torch {torch.__version__}")
+    return Setup(chosen, profile, seed, outputs)
+
+
+def resolve_precision(device: torch.device, requested: str = "auto") -> torch.dtype:
+    """The autocast dtype for ``requested`` on ``device`` (``torch.float32`` means no autocast).
+
+    ``auto``: bf16 on GPUs that have it (Ampere and newer) and on CPUs with native bf16
+    (AVX512-BF16 or AMX, about 1.5x faster training here), fp16 on older GPUs, else fp32.
+    """
+    if requested == "fp32" or device.type == "mps" and requested == "auto":
+        return torch.float32
+    if requested == "fp16":
+        return torch.float16
+    if requested == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def autocast(device: torch.device, dtype: torch.dtype):  # noqa: ANN201 - a context manager
+    """Mixed precision for the forward pass; a no-op for float32."""
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)

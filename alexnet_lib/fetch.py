@@ -1,0 +1,361 @@
+"""Getting a dataset into the data directory: prepared, a local copy, or a download (notebook 02).
+
+``fetch(name)`` tries, in order:
+
+1. the prepared folder ``<data dir>/<name>`` (nothing to do);
+2. a local copy: the ``source`` you name, else the known places a classroom or a Debian
+   machine keeps one (``ALEXNET_SHARED_DATASETS``, default ``../shared/datasets`` beside
+   the checkout, and ``/usr/share/datasets``);
+3. torchvision's ``download=True``, when online.
+
+Every import is built in a hidden staging folder beside the target and renamed into place
+only when complete, so a failed or interrupted import leaves nothing half-written. Archives
+are checked against their published checksums where those are known, and extracted with
+``tarfile``'s ``data`` filter (no absolute paths, links out of the tree or device files).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import env
+from .datasets import (
+    KNOWN_DATASETS,
+    KnownDataset,
+    compute_stats,
+    dataset_folder,
+    is_prepared,
+    write_meta,
+    write_split,
+)
+from .errors import CourseError
+
+# Published checksums. Fashion-MNIST's are of the decompressed IDX files, so a copy that was
+# gzipped again (Debian's is) still checks; CIFAR-10's archive is torchvision's; the JPEG
+# export of CIFAR-10 is the one ../shared/datasets/README.md lists.
+CHECKSUMS = {
+    "train-images-idx3-ubyte": ("md5", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+    "train-labels-idx1-ubyte": ("md5", "9018921c3c673c538a1fc5bad174d6f9"),
+    "t10k-images-idx3-ubyte": ("md5", "8181f5470baa50b63fa0f6fddb340f0a"),
+    "t10k-labels-idx1-ubyte": ("md5", "15d484375f8d13e6eb1aabb0c3f46965"),
+    "cifar-10-python.tar.gz": ("md5", "c58f30108f718f92721af3b95e74349a"),
+    "cifar10-jpg.tar.gz": ("sha256", "45b041e867f5a40f79bfde38d3dd1fd511103d50068c1afecf6445e25234d4db"),
+}
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# Names a local copy may have, in the order they are tried, under each known place.
+LOCAL_NAMES = {
+    "fashion-mnist": ("fashion-mnist", "FashionMNIST/raw"),
+    "cifar10": ("cifar-10-python.tar.gz", "cifar-10-batches-py", "cifar10-jpg.tar.gz", "cifar10"),
+}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
+
+
+def known_places() -> list[Path]:
+    """Folders searched for local copies of the course datasets."""
+    shared = os.environ.get("ALEXNET_SHARED_DATASETS") or env.project_root().parent / "shared" / "datasets"
+    return [Path(shared), Path("/usr/share/datasets")]
+
+
+def fix_command(name: str) -> str:
+    example = "/path/to/" + ("fashion-mnist-idx-files" if name == "fashion-mnist" else "cifar-10-python.tar.gz")
+    return f"python -m alexnet_lib data fetch {name} --from {example}"
+
+
+def fetch(name: str, source: Path | str | None = None, data_dir: Path | None = None, *, download: bool = True) -> Path:
+    """Make ``name`` ready in the data directory and return its folder."""
+    target = dataset_folder(name, data_dir)
+    if source is not None:
+        source = Path(source).expanduser()
+        if not source.exists():
+            raise CourseError(f"--from {source}: no such file or folder")
+        if is_prepared(target) or (target / "train").is_dir():
+            print(f"{name}: already prepared in {target}; delete that folder to import again")
+            return target
+        return import_copy(name, source, target)
+    if is_prepared(target):
+        return target
+    if name not in KNOWN_DATASETS:
+        if (target / "train").is_dir():
+            return target
+        raise CourseError(
+            f"{name} is not prepared in {target}; import it with `python -m alexnet_lib data fetch "
+            f"{name} --from PATH` (an image-folder tree or a .tar.gz of one)"
+        )
+    looked = [f"{target} (not prepared)"]
+    for place in known_places():
+        for candidate in (place / local for local in LOCAL_NAMES[name]):
+            if candidate.exists():
+                return import_copy(name, candidate, target)
+        looked.append(f"{place} (no copy)")
+    reason = "download disabled"
+    if download:
+        try:
+            return _download(name, target)
+        except CourseError:
+            raise
+        except Exception as error:  # offline: URLError, socket errors, torchvision's RuntimeError
+            reason = f"download failed: {type(error).__name__}: {error}".split("\n")[0][:160]
+    raise CourseError(f"no copy of {name} found. Looked in: {'; '.join(looked)}; {reason}. Fix: {fix_command(name)}")
+
+
+@contextmanager
+def staging(target: Path) -> Iterator[Path]:
+    """A hidden folder beside ``target``; renamed to ``target`` on success, deleted otherwise."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    folder.chmod(0o755)  # mkdtemp makes it private
+    try:
+        yield folder
+        if target.exists():  # an earlier, incomplete folder: replace it
+            shutil.rmtree(target)
+        os.replace(folder, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def import_copy(name: str, source: Path, target: Path) -> Path:
+    """Import a local copy of ``name`` from ``source`` (file or folder) into ``target``."""
+    started = time.perf_counter()
+    print(f"{name}: importing from {source} ...", flush=True)
+    origin = source
+    with staging(target) as folder:
+        try:
+            if source.is_file():
+                if not tarfile.is_tarfile(source):
+                    raise CourseError(f"{source} is not a .tar.gz archive (or it is damaged)")
+                verify_checksum(source)
+                source = extract(source, folder / "extracted")
+            if name == "fashion-mnist":
+                splits = _read_idx_folder(source, folder / "raw")
+            elif name == "cifar10":
+                splits = _read_cifar10(source)
+            else:
+                _copy_image_folder(source, folder)
+                splits = None
+        except CourseError:
+            raise
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            RuntimeError,
+            AssertionError,
+            tarfile.TarError,
+            pickle.UnpicklingError,
+            zlib.error,
+        ) as error:
+            raise CourseError(f"could not import {name} from {source}: {type(error).__name__}: {error}") from None
+        for leftover in ("extracted", "raw"):
+            shutil.rmtree(folder / leftover, ignore_errors=True)
+        if splits is not None:
+            _save_prepared(name, splits, folder, origin)
+    print(f"{name}: ready in {target} ({time.perf_counter() - started:.0f} s)")
+    return target
+
+
+def verify_checksum(path: Path) -> None:
+    """Check ``path`` against its published checksum, if its name has one."""
+    if path.name not in CHECKSUMS:
+        return
+    algorithm, expected = CHECKSUMS[path.name]
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise CourseError(
+            f"{path.name} is damaged or not the published file: its {algorithm} is {digest.hexdigest()}, "
+            f"expected {expected}; download it again"
+        )
+
+
+def extract(archive: Path, into: Path) -> Path:
+    """Extract a .tar(.gz) safely and return the folder that holds its content."""
+    into.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    entries = [p for p in into.iterdir() if not p.name.startswith(".")]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else into
+
+
+# Fashion-MNIST: the four IDX files -----------------------------------------------------
+
+
+def _read_idx_folder(source: Path, scratch: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    splits = {}
+    for split, (images_name, labels_name) in IDX_FILES.items():
+        paths = []
+        for stem in (images_name, labels_name):
+            plain, packed = source / stem, source / f"{stem}.gz"
+            if packed.is_file():
+                with gzip.open(packed) as zipped, (scratch / stem).open("wb") as out:
+                    shutil.copyfileobj(zipped, out)
+                paths.append(scratch / stem)
+            elif plain.is_file():
+                paths.append(plain)
+            else:
+                raise CourseError(
+                    f"{source} lacks {stem}.gz: Fashion-MNIST needs the four IDX files "
+                    f"train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                    f"t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz"
+                )
+        for path in paths:
+            verify_checksum(path)
+        images, labels = read_image_file(str(paths[0])), read_label_file(str(paths[1]))
+        splits[split] = (images.unsqueeze(1), labels)
+    return splits
+
+
+# CIFAR-10: python pickles or an image-folder tree --------------------------------------
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles CIFAR-10 batches and nothing else: only NumPy arrays may be rebuilt.
+
+    A pickle can run any code while loading; a CIFAR batch only needs these four names.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle's own signature
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR-10 batch")
+        if module.startswith("numpy") and name == "_reconstruct":
+            return np.core.multiarray._reconstruct if not hasattr(np, "_core") else np._core.multiarray._reconstruct
+        return super().find_class(module, name)
+
+
+def _unpickle(path: Path) -> dict:
+    with path.open("rb") as file:
+        batch = _ArraysOnly(file, encoding="latin1").load()
+    return {(k.decode() if isinstance(k, bytes) else k): v for k, v in batch.items()}
+
+
+def _read_cifar10(source: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    batches = source / "cifar-10-batches-py" if (source / "cifar-10-batches-py").is_dir() else source
+    if (batches / "data_batch_1").is_file():
+        meta = _unpickle(batches / "batches.meta")
+        if tuple(meta["label_names"]) != KNOWN_DATASETS["cifar10"].classes:
+            raise CourseError(f"{batches}/batches.meta does not list CIFAR-10's classes")
+        splits = {}
+        for split, names in (("train", [f"data_batch_{i}" for i in range(1, 6)]), ("test", ["test_batch"])):
+            parts = [_unpickle(batches / n) for n in names]
+            images = np.concatenate([p["data"] for p in parts]).reshape(-1, 3, 32, 32)
+            labels = np.concatenate([np.asarray(p["labels"]) for p in parts])
+            splits[split] = (torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64)))
+        return splits
+    root = find_image_folder_root(source)
+    return {split: _decode_folder(split_dir, KNOWN_DATASETS["cifar10"]) for split, split_dir in root.items()}
+
+
+def find_image_folder_root(source: Path) -> dict[str, Path]:
+    """The ``train`` and ``test`` (or ``val``) folders of an image-folder tree at or just under ``source``."""
+    candidates = [source, *sorted(p for p in source.iterdir() if p.is_dir())] if source.is_dir() else []
+    for root in candidates:
+        test = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
+        if (root / "train").is_dir() and test is not None:
+            return {"train": root / "train", "test": test}
+    raise CourseError(f"{source} is not an image-folder tree: expected train/<class>/* and test/<class>/* (or val/)")
+
+
+def _decode_folder(split_dir: Path, known: KnownDataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode every image of ``split_dir/<class>/*``; class indices follow the sorted folder names."""
+    classes = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
+    if tuple(classes) != known.classes:
+        raise CourseError(f"{split_dir} has classes {classes}, expected {list(known.classes)}")
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        for path in sorted((split_dir / name).iterdir()):
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("RGB" if known.channels == 3 else "L"))
+            if pixels.shape[:2] != (known.size, known.size):
+                raise CourseError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]}, expected {known.size}x{known.size}")
+            images.append(pixels)
+            labels.append(label)
+    array = np.stack(images)
+    array = array[:, None] if array.ndim == 3 else array.transpose(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(array)), torch.tensor(labels)
+
+
+# Any image-folder dataset --------------------------------------------------------------
+
+
+def _copy_image_folder(source: Path, folder: Path) -> None:
+    roots = find_image_folder_root(source)
+    classes = {split: sorted(p.name for p in d.iterdir() if p.is_dir()) for split, d in roots.items()}
+    if not classes["train"] or classes["train"] != classes["test"]:
+        raise CourseError(
+            f"{source}: train/ and test/ must hold the same class folders, "
+            f"found {classes['train']} and {classes['test']}"
+        )
+    for split, split_dir in roots.items():
+        shutil.copytree(split_dir, folder / split)
+
+
+def _save_prepared(name: str, splits: dict, folder: Path, source: Path) -> None:
+    known = KNOWN_DATASETS[name]
+    for split, (images, labels) in splits.items():
+        expected = getattr(known, split)
+        if images.shape[1:] != (known.channels, known.size, known.size) or len(images) != len(labels):
+            raise CourseError(
+                f"{source}: the {split} images have shape {tuple(images.shape[1:])}, "
+                f"expected {(known.channels, known.size, known.size)}"
+            )
+        if len(images) != expected:
+            print(f"{name}: note: {split} has {len(images):,} images where the full dataset has {expected:,}")
+        if labels.min() < 0 or labels.max() >= len(known.classes):
+            raise CourseError(f"{source}: {split} labels fall outside 0..{len(known.classes) - 1}")
+        write_split(folder, split, images, labels, list(known.classes))
+    meta = {
+        "name": name,
+        "classes": list(known.classes),
+        "channels": known.channels,
+        "size": known.size,
+        "counts": {split: len(labels) for split, (_, labels) in splits.items()},
+        "source": str(source.resolve()),
+        "imported": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    write_meta(folder, meta, compute_stats(splits["train"][0]))
+
+
+def _download(name: str, target: Path) -> Path:
+    """torchvision's download, then the same import as for a local copy."""
+    from torchvision import datasets as tv
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{name}.", suffix=".download", dir=target.parent) as scratch:
+        root = Path(scratch)
+        if name == "fashion-mnist":
+            tv.FashionMNIST(root, train=True, download=True)
+            source = root / "FashionMNIST" / "raw"
+        else:
+            tv.CIFAR10(root, train=True, download=True)
+            source = root / "cifar-10-batches-py"
+        return import_copy(name, source, target)

@@ -1,0 +1,273 @@
+"""AlexNet as in Krizhevsky, Sutskever & Hinton (2012), §3, in three named variants.
+
+Variants (``alexnet(variant=...)``):
+
+- ``"paper"``: the paper's network on one device (62,378,344 parameters at 1000 classes).
+- ``"paper-two-tower"``: the paper's two-GPU layout (Fig. 2) as grouped convolutions:
+  conv2, conv4 and conv5 see only their own tower, conv3 and the FC layers see both
+  (60,965,224 parameters, the figure the paper's "60 million" rounds).
+- ``"torchvision"``: the layout of ``torchvision.models.alexnet`` (Krizhevsky's 2014
+  "one weird trick" net: 64-192-384-256-256 channels, no LRN), 61,100,840 parameters.
+  Its ``load_state_dict`` accepts torchvision's keys, so the official ImageNet weights load.
+
+Layers carry the paper's names (``conv1``..``conv5``, ``fc6``..``fc8``) with their ReLU,
+LRN, pooling and dropout beside them (``relu1``, ``norm1``, ``pool1``, ``drop6``...), so
+``model.conv1.weight`` is the Fig. 3 filter bank and hooks can be put on any stage. The
+ReLUs are not in-place, so a hook on ``conv1`` sees the map before its ReLU.
+
+224 or 227? The paper says 224x224x3 inputs, but an 11x11 kernel at stride 4 only gives
+the 55x55 maps of Fig. 2 from 227 pixels: (227 - 11) / 4 + 1 = 55, while 224 gives 54.25.
+The paper net therefore takes 227x227. torchvision pads conv1 by 2 and takes 224.
+
+Deviations from the paper, each taught in notebook 01:
+
+1. Two towers are grouped convolutions on one device, not two GTX 580s (§3.2). Same
+   arithmetic and connectivity; conv1 needs no grouping since both towers see the image.
+2. The default initialisation is Kaiming (He et al., 2015), not the paper's N(0, 0.01)
+   with biases of 1 (§5). The paper's init needs its 90-epoch schedule; with short runs
+   it stays at chance. ``init="paper"`` gives the original.
+3. An adaptive average pool to 6x6 before fc6 (torchvision does the same). At 227 pixels
+   it is the identity; it lets the quick profile feed smaller images to the same weights.
+4. ``in_channels`` may be 1 for grey datasets (Fashion-MNIST); the paper has RGB only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Variant = Literal["paper", "paper-two-tower", "torchvision"]
+Init = Literal["kaiming", "paper", "torchvision"]
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """What a variant is: its input size and a one-line description."""
+
+    input_size: int
+    description: str
+
+
+VARIANTS: dict[str, VariantInfo] = {
+    "paper": VariantInfo(227, "the 2012 paper's network on one device"),
+    "paper-two-tower": VariantInfo(227, "the 2012 paper's two-GPU layout, as grouped convolutions"),
+    "torchvision": VariantInfo(224, "torchvision's AlexNet (2014 'one weird trick' layout, no LRN)"),
+}
+
+
+class LocalResponseNorm(nn.Module):
+    """The paper's local response normalisation (§3.3).
+
+    b[i] = a[i] / (k + alpha * sum_{j=i-n/2}^{i+n/2} a[j]^2) ** beta, over n neighbouring
+    channels, with k=2, n=5, alpha=1e-4, beta=0.75.
+
+    ``nn.LocalResponseNorm`` divides alpha by n (it averages the squares instead of summing
+    them), so ``nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)`` is *not* the paper's
+    normalisation: it would need ``alpha=5e-4``. This module sums, as the formula says.
+
+    The window sum is a 1x1 convolution with a fixed 0/1 band matrix: one matrix product,
+    fast on any device. With ``groups=2`` the matrix is block-diagonal, so channels never
+    see squares from the other tower (each GPU normalised its own maps in the paper).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        size: int = 5,
+        alpha: float = 1e-4,
+        beta: float = 0.75,
+        k: float = 2.0,
+        groups: int = 1,
+    ) -> None:
+        super().__init__()
+        if channels % groups:
+            raise ValueError(f"{channels} channels do not split into {groups} groups")
+        self.size, self.alpha, self.beta, self.k, self.groups = size, alpha, beta, k, groups
+        index = torch.arange(channels)
+        near = (index[:, None] - index[None, :]).abs() <= size // 2
+        same_group = (index[:, None] // (channels // groups)) == (index[None, :] // (channels // groups))
+        band = (near & same_group).float()[:, :, None, None]
+        # Not persistent: it is a constant, and keeping it out of the state dict keeps the
+        # checkpoints and the torchvision key mapping clean.
+        self.register_buffer("band", band, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Squares summed in float32 at least: in float16 a square overflows above 256.
+        with torch.autocast(x.device.type, enabled=False):
+            squares = x.to(torch.promote_types(x.dtype, torch.float32)).square()
+            window_sum = F.conv2d(squares, self.band.to(squares.dtype))
+            scale = (self.k + self.alpha * window_sum).pow(-self.beta)
+        return (x * scale).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}, groups={self.groups}"
+
+
+def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: float) -> OrderedDict:
+    """The paper's Fig. 2, stage by stage; shapes for a 3x227x227 input."""
+    g = towers  # conv2, conv4 and conv5 only see their own tower's maps (§3.2)
+    return OrderedDict(
+        [
+            ("conv1", nn.Conv2d(in_channels, 96, kernel_size=11, stride=4)),  # 96x55x55
+            ("relu1", nn.ReLU()),  # §3.1 ReLU after every conv and hidden FC layer
+            ("norm1", LocalResponseNorm(96, groups=g)),  # §3.3 after the ReLU of conv1
+            ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),  # 96x27x27, §3.4 z=3 > s=2
+            ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=g)),  # 256x27x27
+            ("relu2", nn.ReLU()),
+            ("norm2", LocalResponseNorm(256, groups=g)),  # and of conv2, nowhere else
+            ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),  # 256x13x13
+            ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),  # 384x13x13, both towers
+            ("relu3", nn.ReLU()),
+            ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=g)),  # 384x13x13
+            ("relu4", nn.ReLU()),
+            ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=g)),  # 256x13x13
+            ("relu5", nn.ReLU()),
+            ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),  # 256x6x6
+            ("avgpool", nn.AdaptiveAvgPool2d((6, 6))),  # identity at 227 (deviation 3)
+            ("flatten", nn.Flatten()),  # 9216
+            ("fc6", nn.Linear(256 * 6 * 6, 4096)),  # 4096
+            ("relu6", nn.ReLU()),
+            ("drop6", nn.Dropout(dropout)),  # §4.2 dropout on fc6 and fc7
+            ("fc7", nn.Linear(4096, 4096)),  # 4096
+            ("relu7", nn.ReLU()),
+            ("drop7", nn.Dropout(dropout)),
+            ("fc8", nn.Linear(4096, num_classes)),  # logits: no ReLU, softmax is in the loss
+        ]
+    )
+
+
+def _torchvision_layers(in_channels: int, num_classes: int, dropout: float) -> OrderedDict:
+    """torchvision's AlexNet; shapes for a 3x224x224 input."""
+    return OrderedDict(
+        [
+            ("conv1", nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2)),  # 64x55x55
+            ("relu1", nn.ReLU()),
+            ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),  # 64x27x27
+            ("conv2", nn.Conv2d(64, 192, kernel_size=5, padding=2)),  # 192x27x27
+            ("relu2", nn.ReLU()),
+            ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),  # 192x13x13
+            ("conv3", nn.Conv2d(192, 384, kernel_size=3, padding=1)),  # 384x13x13
+            ("relu3", nn.ReLU()),
+            ("conv4", nn.Conv2d(384, 256, kernel_size=3, padding=1)),  # 256x13x13
+            ("relu4", nn.ReLU()),
+            ("conv5", nn.Conv2d(256, 256, kernel_size=3, padding=1)),  # 256x13x13
+            ("relu5", nn.ReLU()),
+            ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),  # 256x6x6
+            ("avgpool", nn.AdaptiveAvgPool2d((6, 6))),
+            ("flatten", nn.Flatten()),  # 9216
+            ("drop5", nn.Dropout(dropout)),  # torchvision drops pool5's features...
+            ("fc6", nn.Linear(256 * 6 * 6, 4096)),
+            ("relu6", nn.ReLU()),
+            ("drop6", nn.Dropout(dropout)),  # ...and fc6's, but not fc7's
+            ("fc7", nn.Linear(4096, 4096)),
+            ("relu7", nn.ReLU()),
+            ("fc8", nn.Linear(4096, num_classes)),
+        ]
+    )
+
+
+# torchvision's index-addressed keys and the paper's names for the same layers.
+TORCHVISION_KEYS = {
+    "features.0": "conv1",
+    "features.3": "conv2",
+    "features.6": "conv3",
+    "features.8": "conv4",
+    "features.10": "conv5",
+    "classifier.1": "fc6",
+    "classifier.4": "fc7",
+    "classifier.6": "fc8",
+}
+
+
+class AlexNet(nn.Sequential):
+    """AlexNet as a sequence of named stages: ``model.conv1``, ``model.norm1``, ``model.fc8``."""
+
+    def __init__(self, layers: OrderedDict, variant: str) -> None:
+        super().__init__(layers)
+        self.variant = variant
+        self.input_size = VARIANTS[variant].input_size
+        self.register_load_state_dict_pre_hook(_rename_torchvision_keys)
+
+    def extra_repr(self) -> str:
+        return f"variant={self.variant!r}, input_size={self.input_size}"
+
+
+def _rename_torchvision_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Let ``load_state_dict`` take torchvision's keys (``features.0.weight`` -> ``conv1.weight``)."""
+    for key in list(state_dict):
+        if not key.startswith(prefix):
+            continue
+        layer, _, param = key[len(prefix) :].rpartition(".")
+        if layer in TORCHVISION_KEYS:
+            state_dict[prefix + TORCHVISION_KEYS[layer] + "." + param] = state_dict.pop(key)
+
+
+def init_weights(model: nn.Module, init: Init = "kaiming") -> None:
+    """Initialise ``model`` in place.
+
+    - ``"paper"`` (§5): weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6 and fc7
+      ("this accelerates the early stages of learning by providing the ReLUs with positive
+      inputs"), 0 elsewhere.
+    - ``"kaiming"``: He et al. (2015) normal init for ReLU layers, zero biases, and a small
+      N(0, 0.01) for the logits. Activations keep their scale through all eight layers,
+      so short runs learn from the first step.
+    - ``"torchvision"``: PyTorch's default layer init, as ``torchvision.models.alexnet`` uses.
+    """
+    if init not in ("kaiming", "paper", "torchvision"):
+        raise ValueError(f"unknown init {init!r}; choose 'kaiming', 'paper' or 'torchvision'")
+    for name, layer in model.named_children():
+        if not isinstance(layer, (nn.Conv2d, nn.Linear)):
+            continue
+        if init == "torchvision":
+            layer.reset_parameters()
+        elif init == "paper":
+            nn.init.normal_(layer.weight, mean=0.0, std=0.01)
+            nn.init.constant_(layer.bias, 1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0)
+        elif name == "fc8":
+            nn.init.normal_(layer.weight, mean=0.0, std=0.01)
+            nn.init.zeros_(layer.bias)
+        else:
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+
+
+def alexnet(
+    variant: Variant = "paper",
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    init: Init | None = None,
+    dropout: float = 0.5,
+) -> AlexNet:
+    """Build an AlexNet variant: ``"paper"``, ``"paper-two-tower"`` or ``"torchvision"``.
+
+    ``init`` defaults to ``"kaiming"`` for the paper variants and ``"torchvision"`` for the
+    torchvision one; pass ``init="paper"`` for the 2012 recipe.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    if num_classes < 1 or in_channels < 1:
+        raise ValueError("num_classes and in_channels must be positive")
+    if variant == "torchvision":
+        layers = _torchvision_layers(in_channels, num_classes, dropout)
+    else:
+        layers = _paper_layers(in_channels, num_classes, 2 if variant == "paper-two-tower" else 1, dropout)
+    model = AlexNet(layers, variant)
+    init_weights(model, init or ("torchvision" if variant == "torchvision" else "kaiming"))
+    return model
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """The side of a conv or pool output: floor((size + 2*padding - kernel) / stride) + 1."""
+    return math.floor((size + 2 * padding - kernel) / stride) + 1

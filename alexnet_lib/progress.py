@@ -1,0 +1,81 @@
+"""Watching a run: a live loss/accuracy plot for notebooks and TensorBoard logs (notebooks 03, 04).
+
+The trainer calls ``callback(event, record)`` with ``event`` "step" (every ``log_every``
+steps: running train loss and accuracy) or "epoch" (the epoch's record, with test accuracy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from torch import nn
+
+
+class Callback(Protocol):
+    def __call__(self, event: str, record: dict[str, Any]) -> None: ...
+
+
+class LivePlot:
+    """Redraws loss and accuracy curves in place in a notebook as training goes."""
+
+    def __init__(self, title: str = "") -> None:
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        self.steps: list[dict[str, Any]] = []
+        self.epochs: list[dict[str, Any]] = []
+        self.figure, (self.loss_axes, self.acc_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
+        self.figure.suptitle(title)
+        plt.close(self.figure)  # shown through the display handle only
+        self.handle = display(self.figure, display_id=True)
+
+    def __call__(self, event: str, record: dict[str, Any]) -> None:
+        (self.steps if event == "step" else self.epochs).append(record)
+        self.draw()
+
+    def draw(self) -> None:
+        for axes in (self.loss_axes, self.acc_axes):
+            axes.clear()
+            axes.set_xlabel("epoch")
+            axes.grid(alpha=0.3)
+        x = [r["epoch_progress"] for r in self.steps]
+        self.loss_axes.plot(x, [r["train_loss"] for r in self.steps], label="train (running)")
+        self.acc_axes.plot(x, [r["train_acc"] for r in self.steps], label="train (running)")
+        if self.epochs:
+            ex = [r["epoch"] for r in self.epochs]
+            self.loss_axes.plot(ex, [r["test_loss"] for r in self.epochs], "o-", label="test")
+            self.acc_axes.plot(ex, [r["test_top1"] for r in self.epochs], "o-", label="test top-1")
+        self.loss_axes.set_ylabel("cross-entropy loss")
+        self.acc_axes.set_ylabel("accuracy")
+        self.acc_axes.set_ylim(0, 1)
+        for axes in (self.loss_axes, self.acc_axes):
+            axes.legend(loc="best", fontsize="small")
+        self.figure.tight_layout()
+        if self.handle is not None:
+            self.handle.update(self.figure)
+
+
+class TensorBoardLog:
+    """Scalars at every progress update, weight and gradient histograms once per epoch."""
+
+    def __init__(self, log_dir: Path, histograms: bool = True) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(log_dir))
+        self.histograms = histograms
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            self.writer.add_scalar(name, value, step)
+
+    def model(self, step: int, model: nn.Module) -> None:
+        if not self.histograms:
+            return
+        for name, parameter in model.named_parameters():
+            self.writer.add_histogram(f"weights/{name}", parameter.detach().float().cpu(), step)
+            if parameter.grad is not None:
+                self.writer.add_histogram(f"gradients/{name}", parameter.grad.detach().float().cpu(), step)
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,536 @@
+"""Training AlexNet on any device, resumable to the bit (notebooks 03, 04; ``python -m alexnet_lib train``).
+
+One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), forward, cross-entropy, backward,
+SGD step. What makes it fast is kept out of the way of reading it:
+
+- the dataset sits on the device as uint8 and each batch is augmented there (``transforms.py``);
+- bf16 autocast (fp16 with a gradient scaler where bf16 is missing), channels_last, cuDNN
+  autotuning, optional ``torch.compile``;
+- no host sync per step: losses and hit counts stay on the device and are read back every
+  ``log_every`` steps, which is also when a NaN is noticed.
+
+Under ``torchrun`` each process takes its slice of every global batch (same order and same
+random views on every rank) and DistributedDataParallel averages the gradients, so N
+processes compute what one process would on the same global batch.
+
+A run folder (``outputs/runs/<dataset>`` unless ``checkpoint_dir`` says otherwise) gets
+``last.pt`` after every epoch and on Ctrl-C, ``history.json``/``.csv``, ``conv1.pt`` (conv1's
+filters after each epoch, for notebook 05), ``result.json`` and ``tensorboard/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import env
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .datasets import Splits, dataset_folder, load_dataset
+from .errors import CourseError
+from .evaluate import Evaluation, evaluate
+from .model import alexnet
+from .progress import Callback, TensorBoardLog
+from .transforms import BatchTransform, PILDataset, pil_transform
+
+
+class TrainingDiverged(CourseError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class RunResult:
+    """What a training run produced."""
+
+    config: TrainConfig
+    history: list[dict[str, Any]]
+    evaluation: Evaluation | None
+    run_dir: Path
+    train_seconds: float
+    images_seen: int
+    interrupted: bool = False
+    classes: list[str] = field(default_factory=list)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.run_dir / "last.pt"
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images_seen / max(self.train_seconds, 1e-9)
+
+    def summary(self) -> str:
+        """The one line the command prints at the end."""
+        if self.evaluation is None:
+            return f"stopped before the first epoch ended; checkpoint {self.checkpoint}"
+        return (
+            f"test top-1 {self.evaluation.top1:.2%} | top-5 {self.evaluation.top5:.2%} | "
+            f"{self.images_seen:,} training images in {self.train_seconds:.0f} s "
+            f"({self.images_per_second:,.0f} images/s) | checkpoint {self.checkpoint}"
+        )
+
+
+def default_run_dir(dataset: str) -> Path:
+    """Where notebooks 03 and 04 save, and notebooks 05 and 06 look: ``outputs/runs/<dataset>``."""
+    return env.outputs_dir() / "runs" / dataset
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank), starting the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, 0
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def load_training_data(config: TrainConfig) -> Splits:
+    """The config's dataset in memory: a course dataset, or an image folder decoded at 256 (§2)."""
+    data_dir = Path(config.data_dir) if config.data_dir else None
+    folder = dataset_folder(config.dataset, data_dir)
+    if (folder / "train").is_dir() and not (folder / "train.pt").exists():
+        from .folders import load_image_folder
+
+        splits = load_image_folder(folder, size=256)
+        return Splits(
+            splits.name,
+            splits.train.subset(config.train_subset, config.seed),
+            splits.test.subset(config.test_subset, config.seed),
+            splits.stats,
+        )
+    return load_dataset(
+        config.dataset, data_dir, train_subset=config.train_subset, test_subset=config.test_subset, seed=config.seed
+    )
+
+
+class Trainer:
+    """Builds the data, model and optimiser for a ``TrainConfig`` and trains them."""
+
+    def __init__(self, config: TrainConfig, callbacks: Sequence[Callback] = (), data: Splits | None = None) -> None:
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.rank, self.world, local_rank = _distributed()
+        if config.batch_size % self.world:
+            raise CourseError(f"batch size {config.batch_size} does not split evenly over {self.world} processes")
+        self.device = env.pick_device(config.device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(self.device)
+        env.seed_everything(config.seed)
+        self.dtype = env.resolve_precision(self.device, config.precision)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+        self.data = data or load_training_data(config)
+        on_device = config.pipeline == "device"
+        self.train_data = self.data.train.to(self.device) if on_device else self.data.train
+        self.test_data = self.data.test.to(self.device)
+        self.in_channels = config.in_channels or self.data.channels
+        self.steps_per_epoch = len(self.train_data) // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise CourseError(
+                f"batch size {config.batch_size} is larger than the {len(self.train_data)} training images"
+            )
+        augment = dict(
+            crop=config.crop,
+            flip=config.flip,
+            pca_std=config.pca_std,
+            channels=self.in_channels,
+            channels_last=config.channels_last,
+        )
+        self.train_transform = BatchTransform(config.image_size, self.data.stats, train=True, **augment)
+        self.test_transform = BatchTransform(config.image_size, self.data.stats, train=False, **augment)
+
+        self.model = alexnet(
+            config.variant,
+            num_classes=len(self.data.classes),
+            in_channels=self.in_channels,
+            init=config.init,
+            dropout=config.dropout,
+        )
+        memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.model.to(self.device, memory_format=memory_format)
+        self.net: nn.Module = self.model
+        if self.world > 1:
+            self.net = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device] if self.device.type == "cuda" else None
+            )
+            torch.manual_seed(config.seed + self.rank)  # different dropout masks on each rank
+        if config.compile:
+            self.net = torch.compile(self.net)
+
+        self.optimizer = self._optimizer()
+        self.scheduler = self._scheduler()
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+        self.order_generator = torch.Generator().manual_seed(config.seed)
+        self.augment_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
+        self.order_state = self.order_generator.get_state()
+
+        self.epoch, self.step, self.global_step = 0, 0, 0
+        self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0}
+        self.history: list[dict[str, Any]] = []
+        self.train_seconds, self.images_seen = 0.0, 0
+        self.evaluation: Evaluation | None = None
+        self.stop_requested = False
+        self.run_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else default_run_dir(config.dataset)
+        self.log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
+        if config.resume:
+            self.load_state(load_checkpoint(config.resume, map_location=self.device))
+        if self.rank == 0 and self.epoch == 0 and self.step == 0:
+            self._record_conv1()
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        if c.optimizer == "adam":  # a deviation for short runs; the paper uses SGD
+            return torch.optim.Adam(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+
+    def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
+        c, total = self.config, self.config.epochs * self.steps_per_epoch
+        if c.schedule == "plateau":  # §5: divide by 10 when the validation error stops improving
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, mode="max", factor=0.1, patience=c.plateau_patience
+            )
+        if c.schedule == "onecycle":
+            return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=c.lr, total_steps=total, pct_start=0.25)
+        if c.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
+        return None
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def fit(self) -> RunResult:
+        """Train until ``config.epochs`` or a stop request (Ctrl-C, ``request_stop``)."""
+        with self._stop_on_interrupt():
+            while self.epoch < self.config.epochs and not self.stop_requested:
+                self._train_epoch()
+                if self.step < self.steps_per_epoch:  # stopped inside the epoch
+                    break
+                self._end_epoch()
+        if self.stop_requested and self.rank == 0:
+            self.save(self.run_dir / "last.pt")
+            print(
+                f"stopped: a resumable checkpoint is in {self.run_dir / 'last.pt'} "
+                f"(continue with --resume {self.run_dir / 'last.pt'})"
+            )
+        if self.log:
+            self.log.close()
+        result = RunResult(
+            self.config,
+            self.history,
+            self.evaluation,
+            self.run_dir,
+            self.train_seconds,
+            self.images_seen,
+            self.stop_requested,
+            self.data.classes,
+        )
+        if self.rank == 0 and not self.stop_requested:
+            self._write_result(result)
+        return result
+
+    def request_stop(self) -> None:
+        """Stop at the next step boundary and save a resumable checkpoint (what Ctrl-C does)."""
+        self.stop_requested = True
+
+    def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """This process's share of each global batch, from ``self.step`` to the end of the epoch."""
+        c, local = self.config, self.config.batch_size // self.world
+        self.order_generator.set_state(self.order_state)  # resuming mid-epoch replays the same order
+        order = torch.randperm(len(self.train_data), generator=self.order_generator)
+        mine = slice(self.rank * local, (self.rank + 1) * local)
+        if c.pipeline == "pil":
+            yield from self._pil_batches(order, mine)
+            return
+        _, _, height, width = self.train_data.images.shape
+        for step in range(self.step, self.steps_per_epoch):
+            batch = order[step * c.batch_size : (step + 1) * c.batch_size].to(self.device)
+            views = self.train_transform.draw(c.batch_size, height, width, self.augment_generator, self.device)
+            images = self.train_data.images[batch[mine]]
+            yield self.train_transform(images, views[mine]), self.train_data.labels[batch[mine]]
+
+    def _pil_batches(self, order: torch.Tensor, mine: slice) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The conventional path: per-image PIL transforms in DataLoader workers."""
+        c = self.config
+        transform = pil_transform(
+            c.image_size,
+            self.data.stats,
+            train=True,
+            crop=c.crop,
+            flip=c.flip,
+            pca_std=c.pca_std,
+            channels=self.in_channels,
+        )
+        batches = [
+            order[s * c.batch_size : (s + 1) * c.batch_size][mine].tolist()
+            for s in range(self.step, self.steps_per_epoch)
+        ]
+        loader = torch.utils.data.DataLoader(
+            PILDataset(self.train_data, transform),
+            batch_sampler=batches,
+            num_workers=c.workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        memory_format = torch.channels_last if c.channels_last else torch.contiguous_format
+        for images, labels in loader:
+            yield images.to(self.device, non_blocking=True, memory_format=memory_format), labels.to(self.device)
+
+    def _train_epoch(self) -> None:
+        c = self.config
+        self.net.train()
+        if self.step == 0:
+            self.order_state = self.order_generator.get_state()
+            self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0}
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device)
+        seen_since_sync = 0
+        bar = tqdm(
+            total=self.steps_per_epoch,
+            initial=self.step,
+            desc=f"epoch {self.epoch + 1}/{c.epochs}",
+            disable=self.rank != 0,
+            leave=True,
+            dynamic_ncols=True,
+        )
+        started = time.perf_counter()
+        for images, labels in self._batches():
+            with env.autocast(self.device, self.dtype):
+                logits = self.net(images)
+                loss = F.cross_entropy(logits, labels, label_smoothing=c.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if self.scheduler is not None and c.schedule != "plateau":
+                self.scheduler.step()
+            loss_sum += loss.detach() * len(labels)
+            correct += (logits.argmax(1) == labels).sum()
+            seen_since_sync += len(labels)
+            self.step += 1
+            self.global_step += 1
+            if self.step % c.log_every == 0 or self.step == self.steps_per_epoch or self.stop_requested:
+                self._sync_progress(loss_sum, correct, seen_since_sync, bar)
+                loss_sum.zero_(), correct.zero_()
+                seen_since_sync = 0
+            if self.stop_requested:
+                break
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.train_seconds += time.perf_counter() - started
+        bar.close()
+
+    def _sync_progress(self, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, bar: tqdm) -> None:
+        """The one host sync every ``log_every`` steps: running figures, NaN check, callbacks."""
+        loss_total, correct_total = torch.stack([loss_sum, correct]).tolist()
+        if not math.isfinite(loss_total):
+            raise TrainingDiverged(
+                f"the loss became {loss_total} at epoch {self.epoch + 1}, step {self.step}: the learning rate "
+                f"({self.config.lr:g}) is too high for this run; try --lr {self.config.lr / 10:g}"
+            )
+        self.partial["loss_sum"] += loss_total
+        self.partial["correct"] += correct_total
+        self.partial["seen"] += seen
+        self.images_seen += seen * self.world
+        record = {
+            "epoch_progress": self.epoch + self.step / self.steps_per_epoch,
+            "step": self.global_step,
+            "train_loss": self.partial["loss_sum"] / self.partial["seen"],
+            "train_acc": self.partial["correct"] / self.partial["seen"],
+            "lr": self.lr,
+        }
+        bar.update(self.step - bar.n)
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}", acc=f"{record['train_acc']:.1%}", lr=f"{self.lr:.2g}")
+        if self.log:
+            self.log.scalars(
+                self.global_step,
+                {"train/loss": loss_total / seen, "train/accuracy": correct_total / seen, "train/lr": self.lr},
+            )
+        for callback in self.callbacks:
+            callback("step", record)
+
+    def _end_epoch(self) -> None:
+        totals = torch.tensor(
+            [self.partial["loss_sum"], self.partial["correct"], self.partial["seen"]], dtype=torch.float64
+        )
+        if self.world > 1:
+            dist.all_reduce(totals)
+        self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)
+        self.epoch += 1
+        self.step = 0
+        record = {
+            "epoch": self.epoch,
+            "train_loss": totals[0].item() / totals[2].item(),
+            "train_acc": totals[1].item() / totals[2].item(),
+            "test_loss": self.evaluation.loss,
+            "test_top1": self.evaluation.top1,
+            "test_top5": self.evaluation.top5,
+            "lr": self.lr,
+            "train_seconds": self.train_seconds,
+            "images_per_second": self.images_seen / max(self.train_seconds, 1e-9),
+        }
+        self.history.append(record)
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(record["test_top1"])
+        if self.rank == 0:
+            if self.log:
+                self.log.scalars(
+                    self.epoch * self.steps_per_epoch,
+                    {
+                        "test/top1": record["test_top1"],
+                        "test/top5": record["test_top5"],
+                        "test/loss": record["test_loss"],
+                    },
+                )
+                self.log.model(self.epoch, self.model)
+            self._record_conv1()
+            self.save(self.run_dir / "last.pt")
+            self._write_history()
+        for callback in self.callbacks:
+            callback("epoch", record)
+
+    @contextmanager
+    def _stop_on_interrupt(self) -> Iterator[None]:
+        """Ctrl-C (or a notebook's interrupt) stops at the next step boundary; a second one aborts."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            print("\nstopping after this step and saving a resumable checkpoint (Ctrl-C again to abort)", flush=True)
+            self.stop_requested = True
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    # -- checkpoints and records ----------------------------------------------------------
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        """Everything to resume this run and to use its model: see ``checkpoint.py``."""
+        rng = {
+            "torch": torch.get_rng_state(),
+            "order_epoch_start": self.order_state,
+            "augment": self.augment_generator.get_state(),
+        }
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "model": self.model.state_dict(),
+            "variant": self.config.variant,
+            "num_classes": len(self.data.classes),
+            "in_channels": self.in_channels,
+            "classes": list(self.data.classes),
+            "image_size": self.config.image_size,
+            "crop": self.config.crop,
+            "normalization": {"mean": list(self.data.stats.mean), "std": list(self.data.stats.std)},
+            "dataset": self.config.dataset,
+            "epoch": self.epoch,
+            "step": self.step,
+            "global_step": self.global_step,
+            "partial": dict(self.partial),
+            "train_seconds": self.train_seconds,
+            "images_seen": self.images_seen,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "rng": rng,
+            "config": self.config.to_dict(),
+            "history": self.history,
+            "metrics": {"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5}
+            if self.evaluation
+            else {},
+        }
+
+    def save(self, path: Path) -> Path:
+        return save_checkpoint(path, self.checkpoint_payload())
+
+    def load_state(self, checkpoint: dict[str, Any]) -> None:
+        """Continue from ``checkpoint``: weights, optimiser, schedule, RNGs and position in the epoch."""
+        if checkpoint.get("variant") != self.config.variant or checkpoint.get("num_classes") != len(self.data.classes):
+            raise CourseError(
+                f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
+                f"{checkpoint.get('num_classes')} classes, this run a {self.config.variant} net for "
+                f"{len(self.data.classes)}"
+            )
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        if self.scheduler is not None and checkpoint["scheduler"] is not None:
+            self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.scaler.load_state_dict(checkpoint["scaler"])
+        rng = checkpoint["rng"]
+        torch.set_rng_state(rng["torch"].cpu())
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
+        self.order_state = rng["order_epoch_start"].cpu()
+        self.augment_generator.set_state(rng["augment"].cpu())
+        self.epoch, self.step, self.global_step = checkpoint["epoch"], checkpoint["step"], checkpoint["global_step"]
+        self.partial = dict(checkpoint["partial"])
+        self.train_seconds, self.images_seen = checkpoint["train_seconds"], checkpoint["images_seen"]
+        self.history = list(checkpoint["history"])
+        print(f"resumed from epoch {self.epoch}, step {self.step} of {self.steps_per_epoch}")
+
+    def _record_conv1(self) -> None:
+        """Append conv1's filters to ``conv1.pt`` (epoch 0 is the initialisation), for notebook 05."""
+        path = self.run_dir / "conv1.pt"
+        saved = load_checkpoint(path) if path.exists() and self.epoch > 0 else {"epochs": [], "weights": []}
+        keep = [i for i, e in enumerate(saved["epochs"]) if e < self.epoch]
+        epochs = [saved["epochs"][i] for i in keep] + [self.epoch]
+        weights = [saved["weights"][i] for i in keep] + [self.model.conv1.weight.detach().float().cpu().clone()]
+        save_checkpoint(path, {"epochs": epochs, "weights": weights, "variant": self.config.variant})
+
+    def _write_history(self) -> None:
+        (self.run_dir / "history.json").write_text(json.dumps(self.history, indent=2) + "\n")
+        with (self.run_dir / "history.csv").open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(self.history[0]))
+            writer.writeheader()
+            writer.writerows(self.history)
+
+    def _write_result(self, result: RunResult) -> None:
+        summary = {
+            "dataset": self.config.dataset,
+            "variant": self.config.variant,
+            "profile": self.config.profile,
+            "device": str(self.device) if self.device.type != "cuda" else torch.cuda.get_device_name(self.device),
+            "precision": str(self.dtype).replace("torch.", ""),
+            "processes": self.world,
+            "epochs": self.epoch,
+            "test_top1": result.evaluation.top1 if result.evaluation else None,
+            "test_top5": result.evaluation.top5 if result.evaluation else None,
+            "train_seconds": round(self.train_seconds, 2),
+            "images_seen": self.images_seen,
+            "images_per_second": round(result.images_per_second, 1),
+            "config": asdict(self.config),
+        }
+        (self.run_dir / "result.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> RunResult:
+    """Train a model as ``config`` says and return the result (see ``Trainer``)."""
+    return Trainer(config, callbacks).fit()

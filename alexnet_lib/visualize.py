@@ -1,0 +1,103 @@
+"""Figures the notebooks share: image grids, grouped-convolution wiring, confusion matrices, curves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+
+def show_images(
+    images: torch.Tensor,
+    titles: Sequence[str] | None = None,
+    *,
+    columns: int = 8,
+    size: float = 1.4,
+    title: str | None = None,
+) -> Figure:
+    """A grid of images: uint8 or float in [0, 1], N x C x H x W with C of 1 or 3."""
+    images = images.detach().cpu()
+    if images.dtype == torch.uint8:
+        images = images.float() / 255
+    n = len(images)
+    rows = max(1, -(-n // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 1.15), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= n:
+            continue
+        image = images[index].clamp(0, 1)
+        if image.shape[0] == 1:
+            axis.imshow(image[0], cmap="gray", vmin=0, vmax=1)
+        else:
+            axis.imshow(image.permute(1, 2, 0))
+        if titles is not None:
+            axis.set_title(titles[index], fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_connectivity(conv: nn.Conv2d, title: str = "", axis: plt.Axes | None = None) -> plt.Axes:
+    """Which input maps each output map of ``conv`` sees: block-diagonal when it is grouped (two towers)."""
+    if axis is None:
+        _, axis = plt.subplots(figsize=(4, 4))
+    per_group_in = conv.in_channels // conv.groups
+    per_group_out = conv.out_channels // conv.groups
+    group_of_out = torch.arange(conv.out_channels) // per_group_out
+    group_of_in = torch.arange(conv.in_channels) // per_group_in
+    wiring = (group_of_out[:, None] == group_of_in[None, :]).float()
+    axis.imshow(wiring, cmap="Blues", aspect="auto", vmin=0, vmax=1.3, interpolation="nearest")
+    axis.set_xlabel(f"input maps ({conv.in_channels})")
+    axis.set_ylabel(f"output maps ({conv.out_channels})")
+    axis.set_title(title or f"groups={conv.groups}")
+    return axis
+
+
+def plot_confusion(confusion: torch.Tensor, classes: Sequence[str], title: str = "Confusion matrix") -> Figure:
+    """Row-normalised confusion matrix: row = true class, column = predicted class."""
+    rates = confusion.float() / confusion.sum(1, keepdim=True).clamp_min(1)
+    figure, axis = plt.subplots(figsize=(6.5, 5.5))
+    image = axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    axis.set_xticks(range(len(classes)), classes, rotation=60, ha="right", fontsize=8)
+    axis.set_yticks(range(len(classes)), classes, fontsize=8)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            if confusion[i, j]:
+                axis.text(
+                    j,
+                    i,
+                    f"{rates[i, j]:.0%}" if rates[i, j] >= 0.005 else "",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if rates[i, j] > 0.6 else "black",
+                )
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_history(history: Sequence[dict], title: str = "") -> Figure:
+    """Per-epoch train/test loss and accuracy from a run's history."""
+    epochs = [r["epoch"] for r in history]
+    figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(10, 3.5))
+    loss_axis.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    loss_axis.plot(epochs, [r["test_loss"] for r in history], "o-", label="test")
+    acc_axis.plot(epochs, [r["train_acc"] for r in history], "o-", label="train")
+    acc_axis.plot(epochs, [r["test_top1"] for r in history], "o-", label="test top-1")
+    for axis, label in ((loss_axis, "loss"), (acc_axis, "accuracy")):
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
