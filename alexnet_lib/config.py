@@ -9,14 +9,17 @@ whose keys override the top level for that profile.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import typing
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .env import project_root
 from .errors import CourseError
 
 
@@ -30,7 +33,7 @@ class TrainConfig:
     in_channels: int | None = None  # None: the dataset's own (1 for Fashion-MNIST); 3 repeats grey
     init: str = "kaiming"  # kaiming, or paper (§5: N(0, 0.01), biases of 1)
     dropout: float = 0.5  # §4.2
-    epochs: int = 10
+    epochs: int = 10  # passes over the training set (the paper: about 90)
     batch_size: int = 128  # §5; split across processes under torchrun
     optimizer: str = "sgd"  # sgd (§5) or adam
     lr: float = 0.01  # §5
@@ -50,7 +53,7 @@ class TrainConfig:
     pipeline: str = "device"  # device (batched tensors) or pil (per-image PIL in DataLoader workers)
     workers: int = 4  # DataLoader workers for the pil pipeline
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
-    seed: int = 0
+    seed: int = 0  # seeds the init, data order, augmentation and dropout
     log_every: int = 20  # steps between progress updates (the only host syncs in an epoch)
     histograms: bool = True  # weight and gradient histograms in TensorBoard, once per epoch
     checkpoint_dir: str | None = None  # None: outputs/runs/<dataset>
@@ -94,13 +97,27 @@ def field_types() -> dict[str, type]:
     return types
 
 
+def config_path(name: Path | str) -> Path:
+    """A YAML file: a path, or the name of a shipped config (``fashion_mnist``, ``cifar10``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    if path.suffix in ("", ".yaml"):
+        filename = f"{path.stem}.yaml"  # the checkout we run in, then the one this package was installed from
+        candidates = [project_root() / "configs" / filename, Path(__file__).resolve().parents[1] / "configs" / filename]
+        with contextlib.suppress(ModuleNotFoundError):  # pip-installed without a checkout (Colab)
+            candidates.append(Path(str(resources.files("alexnet_lib.configs") / filename)))
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate
+    raise CourseError(f"config file {name} not found (shipped configs: fashion_mnist, cifar10)")
+
+
 def load_config(path: Path | str | None, profile: str | None = None, **overrides: Any) -> TrainConfig:
     """A config from a YAML file (or the defaults), its ``profile`` section, then ``overrides``."""
     values: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise CourseError(f"config file {path} not found")
+        path = config_path(path)
         try:
             values = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as error:

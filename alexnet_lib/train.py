@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from . import env
 from .checkpoint import load_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, load_config
 from .datasets import Splits, dataset_folder, load_dataset
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
@@ -210,8 +210,11 @@ class Trainer:
             return torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="max", factor=0.1, patience=c.plateau_patience
             )
-        if c.schedule == "onecycle":
-            return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=c.lr, total_steps=total, pct_start=0.25)
+        if c.schedule == "onecycle":  # warm up for a quarter of the run (at least 2 steps), then anneal
+            pct_start = max(0.25, 2 / total) if total > 2 else 0.5
+            return torch.optim.lr_scheduler.OneCycleLR(
+                self.optimizer, max_lr=c.lr, total_steps=max(total, 2), pct_start=pct_start
+            )
         if c.schedule == "cosine":
             return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
         return None
@@ -259,7 +262,7 @@ class Trainer:
     def _batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """This process's share of each global batch, from ``self.step`` to the end of the epoch."""
         c, local = self.config, self.config.batch_size // self.world
-        self.order_generator.set_state(self.order_state)  # resuming mid-epoch replays the same order
+        self.order_generator.set_state(self.order_state)  # the same order when resuming mid-epoch
         order = torch.randperm(len(self.train_data), generator=self.order_generator)
         mine = slice(self.rank * local, (self.rank + 1) * local)
         if c.pipeline == "pil":
@@ -302,7 +305,6 @@ class Trainer:
         c = self.config
         self.net.train()
         if self.step == 0:
-            self.order_state = self.order_generator.get_state()
             self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0}
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
@@ -316,31 +318,33 @@ class Trainer:
             dynamic_ncols=True,
         )
         started = time.perf_counter()
-        for images, labels in self._batches():
-            with env.autocast(self.device, self.dtype):
-                logits = self.net(images)
-                loss = F.cross_entropy(logits, labels, label_smoothing=c.label_smoothing)
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            if self.scheduler is not None and c.schedule != "plateau":
-                self.scheduler.step()
-            loss_sum += loss.detach() * len(labels)
-            correct += (logits.argmax(1) == labels).sum()
-            seen_since_sync += len(labels)
-            self.step += 1
-            self.global_step += 1
-            if self.step % c.log_every == 0 or self.step == self.steps_per_epoch or self.stop_requested:
-                self._sync_progress(loss_sum, correct, seen_since_sync, bar)
-                loss_sum.zero_(), correct.zero_()
-                seen_since_sync = 0
-            if self.stop_requested:
-                break
+        try:  # the bar ends its line even when a NaN stops the run
+            for images, labels in self._batches():
+                with env.autocast(self.device, self.dtype):
+                    logits = self.net(images)
+                    loss = F.cross_entropy(logits, labels, label_smoothing=c.label_smoothing)
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                if self.scheduler is not None and c.schedule != "plateau":
+                    self.scheduler.step()
+                loss_sum += loss.detach() * len(labels)
+                correct += (logits.argmax(1) == labels).sum()
+                seen_since_sync += len(labels)
+                self.step += 1
+                self.global_step += 1
+                if self.step % c.log_every == 0 or self.step == self.steps_per_epoch or self.stop_requested:
+                    self._sync_progress(loss_sum, correct, seen_since_sync, bar)
+                    loss_sum.zero_(), correct.zero_()
+                    seen_since_sync = 0
+                if self.stop_requested:
+                    break
+        finally:
+            bar.close()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self.train_seconds += time.perf_counter() - started
-        bar.close()
 
     def _sync_progress(self, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, bar: tqdm) -> None:
         """The one host sync every ``log_every`` steps: running figures, NaN check, callbacks."""
@@ -380,6 +384,7 @@ class Trainer:
         self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)
         self.epoch += 1
         self.step = 0
+        self.order_state = self.order_generator.get_state()  # the next epoch's shuffle starts here
         record = {
             "epoch": self.epoch,
             "train_loss": totals[0].item() / totals[2].item(),
@@ -534,3 +539,42 @@ class Trainer:
 def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train a model as ``config`` says and return the result (see ``Trainer``)."""
     return Trainer(config, callbacks).fit()
+
+
+SHIPPED_CONFIGS = {"fashion-mnist": "fashion_mnist", "cifar10": "cifar10"}
+
+
+def trained_checkpoint(dataset: str, *, fallback_images: int = 8000) -> Path:
+    """The checkpoint notebook 03 (Fashion-MNIST) or 04 (CIFAR-10) saved, for notebooks 05 and 06.
+
+    When it is missing or unfinished, as on a fresh quick run, a small model is trained now
+    on ``fallback_images`` images with the quick profile, and the notebook says so: a later
+    lesson never fails because an earlier one was not run.
+    """
+    path = default_run_dir(dataset) / "last.pt"
+    if path.exists():
+        try:
+            if load_checkpoint(path)["step"] == 0:  # saved at the end of an epoch
+                return path
+        except CourseError as error:
+            print(f"ignoring {path}: {error}")
+    fallback = default_run_dir(dataset).with_name(f"{dataset}-fallback")
+    if (fallback / "last.pt").exists() and (fallback / "result.json").exists():
+        print(
+            f"No checkpoint from the training notebook at {path}; using the small model trained earlier in {fallback}."
+        )
+        return fallback / "last.pt"
+    print(
+        f"No checkpoint from the training notebook at {path}: training a small quick model on "
+        f"{fallback_images:,} images now (about a minute on 2 CPU cores). Run the training notebook for a better one."
+    )
+    config = load_config(
+        SHIPPED_CONFIGS[dataset],
+        "quick",
+        train_subset=fallback_images,
+        test_subset=2000,
+        checkpoint_dir=str(fallback),
+        histograms=False,
+    )
+    train(config)
+    return fallback / "last.pt"

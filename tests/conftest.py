@@ -1,0 +1,33 @@
+"""Shared fixtures: the real datasets (prepared by `make test` before pytest runs) and the repo root."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alexnet_lib.datasets import load_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def fashion_small():
+    """512 training and 256 test images of the real Fashion-MNIST."""
+    return load_dataset("fashion-mnist", ROOT / "data", train_subset=512, test_subset=256, fetch_missing=False)
+
+
+def run_command(
+    *args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """``python -m alexnet_lib ARGS`` in a subprocess, as a learner would type it."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "alexnet_lib", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

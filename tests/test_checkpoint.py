@@ -1,0 +1,81 @@
+"""Checkpoints: atomic writes and safe, clear reads."""
+
+import os
+import pickle
+
+import pytest
+import torch
+
+from alexnet_lib import alexnet
+from alexnet_lib.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from alexnet_lib.errors import CourseError
+
+
+def payload(**changes):
+    model = alexnet("paper", num_classes=10, in_channels=1)
+    return {"model": model.state_dict(), "variant": "paper", "num_classes": 10, "in_channels": 1, **changes}
+
+
+def test_round_trip_rebuilds_the_same_model(tmp_path):
+    saved = payload()
+    save_checkpoint(tmp_path / "last.pt", saved)
+    model = model_from_checkpoint(load_checkpoint(tmp_path / "last.pt"))
+    assert not model.training
+    for key, value in saved["model"].items():
+        assert torch.equal(model.state_dict()[key], value)
+
+
+def test_a_failed_write_leaves_the_old_checkpoint_whole(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, payload(epoch=1))
+    before = path.read_bytes()
+
+    def crash(obj, file):
+        file.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, payload(epoch=2))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temporary file left behind
+    assert load_checkpoint(path)["epoch"] == 1
+
+
+def test_saved_files_are_readable_by_others(tmp_path):
+    save_checkpoint(tmp_path / "last.pt", payload())
+    assert os.stat(tmp_path / "last.pt").st_mode & 0o044
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_pickle_with_a_payload_is_refused_and_does_not_run(tmp_path):
+    marker = tmp_path / "payload-ran"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "alexnet-course-checkpoint", "model": Payload(marker)}, path, pickle_module=pickle)
+    with pytest.raises(CourseError, match="refused"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("problem", ["missing", "truncated", "not ours", "folder", "wrong shapes"])
+def test_bad_checkpoints_give_one_clear_error(tmp_path, problem):
+    path = tmp_path / "last.pt"
+    if problem == "truncated":
+        save_checkpoint(path, payload())
+        path.write_bytes(path.read_bytes()[:5000])
+    elif problem == "not ours":
+        torch.save({"weights": torch.zeros(3)}, path)
+    elif problem == "folder":
+        path.mkdir()
+    elif problem == "wrong shapes":
+        save_checkpoint(path, payload(variant="torchvision"))
+    with pytest.raises(CourseError) as error:
+        model_from_checkpoint(load_checkpoint(path))
+    assert "\n" not in str(error.value)

@@ -1,0 +1,91 @@
+"""Configs: YAML, profiles, flags, and clear errors."""
+
+import pytest
+
+from alexnet_lib.config import TrainConfig, config_path, load_config
+from alexnet_lib.errors import CourseError
+
+from .conftest import ROOT, run_command
+
+
+def test_shipped_configs_are_the_paper_net_at_227_with_a_quick_profile():
+    for name in ("fashion_mnist", "cifar10"):
+        full, quick = load_config(name, "full"), load_config(name, "quick")
+        assert (full.variant, full.image_size, full.train_subset) == ("paper", 227, None)
+        assert (full.momentum, full.weight_decay) == (0.9, 5e-4)  # §5
+        assert quick.image_size == 67 and quick.profile == "quick"
+    assert config_path("configs/cifar10.yaml").resolve() == ROOT / "configs" / "cifar10.yaml"
+
+
+def test_overrides_beat_the_profile_which_beats_the_top_level(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("epochs: 3\nlr: 0.1\nprofiles:\n  quick:\n    epochs: 1\n")
+    config = load_config(path, "quick", lr=0.5)
+    assert (config.epochs, config.lr) == (1, 0.5)
+    assert load_config(path, "full").epochs == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("epochs: 0\n", "epochs must be at least 1"),
+        ("optimiser: adam\n", "unknown setting optimiser"),
+        ("variant: vgg\n", "variant must be one of"),
+        ("- a\n", "must hold a mapping"),
+        ("a: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_configs_say_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(CourseError, match=message):
+        load_config(path)
+
+
+def test_train_help_lists_every_flag_of_the_issue():
+    done = run_command("train", "--help")
+    assert done.returncode == 0
+    for flag in (
+        "--config",
+        "--dataset",
+        "--variant",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--train-subset",
+        "--test-subset",
+        "--image-size",
+        "--device",
+        "--checkpoint-dir",
+        "--resume",
+        "--seed",
+    ):
+        assert flag in done.stdout
+    assert "§5" in done.stdout  # help text comes from the config's own comments
+
+
+def test_every_config_field_has_a_help_line():
+    from alexnet_lib.cli import _config_help
+
+    helps = _config_help()
+    missing = [name for name in TrainConfig.__dataclass_fields__ if name != "profile" and name not in helps]
+    assert not missing
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--help"], ["data", "--help"], ["data", "fetch", "--help"], ["data", "info", "--help"], ["course", "--help"]],
+)
+def test_help_works_for_every_command(command):
+    done = run_command(*command)
+    assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_bad_flags_give_one_error_line_and_no_traceback(tmp_path):
+    done = run_command("train", "--config", str(tmp_path / "missing.yaml"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: config file {tmp_path / 'missing.yaml'} not found (shipped configs: fashion_mnist, cifar10)"
+    ]
+    done = run_command("train", "--device", "cuda", "--dataset", "fashion-mnist")
+    assert done.returncode == 2 and "no CUDA GPU" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,275 @@
+"""The training engine: resume to the bit, NaN stop, DDP equivalence, Ctrl-C, run records."""
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from alexnet_lib.checkpoint import load_checkpoint
+from alexnet_lib.config import TrainConfig
+from alexnet_lib.train import Trainer, TrainingDiverged, trained_checkpoint
+
+from .conftest import ROOT, run_command
+
+
+def tiny_config(tmp_path, **changes) -> TrainConfig:
+    """The paper net at its smallest input, a few steps per epoch, everything else as in a real run."""
+    base = dict(
+        dataset="fashion-mnist",
+        image_size=67,
+        epochs=2,
+        batch_size=32,
+        train_subset=256,
+        test_subset=128,
+        optimizer="sgd",
+        lr=0.01,
+        schedule="onecycle",
+        log_every=2,
+        device="cpu",
+        histograms=False,
+        checkpoint_dir=str(tmp_path / "run"),
+        data_dir=str(ROOT / "data"),
+    )
+    return TrainConfig(**{**base, **changes})
+
+
+def weights(path) -> dict:
+    return load_checkpoint(path)["model"]
+
+
+def assert_bitwise_equal(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs"
+
+
+def stop_after(trainer_box: list, event: str, count: int):
+    """A callback that asks the trainer to stop after ``count`` ``event`` records."""
+    seen = []
+
+    def callback(kind, record):
+        if kind == event:
+            seen.append(record)
+            if len(seen) == count:
+                trainer_box[0].request_stop()
+
+    return callback
+
+
+@pytest.mark.parametrize("stop_event", ["epoch", "step"])
+def test_resume_gives_bitwise_identical_weights(tmp_path, fashion_small, stop_event):
+    straight = Trainer(tiny_config(tmp_path / "straight"), data=fashion_small).fit()
+    assert len(straight.history) == 2
+
+    box: list = []
+    config = tiny_config(tmp_path / "resumed")
+    box.append(
+        Trainer(config, callbacks=[stop_after(box, stop_event, 1 if stop_event == "epoch" else 2)], data=fashion_small)
+    )
+    first = box[0].fit()
+    assert first.interrupted
+    saved = load_checkpoint(first.checkpoint)
+    assert (saved["epoch"], saved["step"]) == ((1, 0) if stop_event == "epoch" else (0, 4))
+
+    resumed = Trainer(dataclasses.replace(config, resume=str(first.checkpoint)), data=fashion_small).fit()
+    assert not resumed.interrupted and len(resumed.history) == 2
+    assert_bitwise_equal(weights(straight.checkpoint), weights(resumed.checkpoint))
+
+
+def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_small):
+    result = Trainer(tiny_config(tmp_path, epochs=1, histograms=True), data=fashion_small).fit()
+    run = result.run_dir
+    checkpoint = load_checkpoint(run / "last.pt")
+    for key in (
+        "variant",
+        "num_classes",
+        "in_channels",
+        "classes",
+        "image_size",
+        "normalization",
+        "epoch",
+        "optimizer",
+        "scheduler",
+        "rng",
+        "config",
+    ):
+        assert key in checkpoint
+    assert checkpoint["classes"][0] == "T-shirt/top" and checkpoint["in_channels"] == 1
+    history = json.loads((run / "history.json").read_text())
+    assert history[0]["epoch"] == 1 and 0 <= history[0]["test_top1"] <= 1
+    assert (run / "history.csv").read_text().startswith("epoch,train_loss")
+    conv1 = load_checkpoint(run / "conv1.pt")
+    assert conv1["epochs"] == [0, 1] and conv1["weights"][0].shape == (96, 1, 11, 11)
+    assert any((run / "tensorboard").glob("events.out.tfevents.*"))
+    summary = json.loads((run / "result.json").read_text())
+    assert summary["images_per_second"] > 0 and summary["test_top1"] == pytest.approx(result.evaluation.top1)
+    assert not list(run.glob("*.tmp")), "no temporary files may be left behind"
+
+
+def test_nan_loss_stops_with_a_hint_to_lower_the_learning_rate(tmp_path, fashion_small):
+    with pytest.raises(TrainingDiverged, match=r"lower|--lr"):
+        Trainer(tiny_config(tmp_path, lr=1e12, schedule="none", epochs=1), data=fashion_small).fit()
+
+
+def test_nan_loss_through_the_command_is_one_line(tmp_path):
+    done = run_command(
+        "train",
+        "--dataset",
+        "fashion-mnist",
+        "--image-size",
+        "67",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--train-subset",
+        "128",
+        "--test-subset",
+        "64",
+        "--lr",
+        "1e12",
+        "--schedule",
+        "none",
+        "--log-every",
+        "1",
+        "--device",
+        "cpu",
+        "--no-histograms",
+        "--checkpoint-dir",
+        str(tmp_path),
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--lr" in errors[0]
+
+
+def test_pil_pipeline_trains_too(tmp_path, fashion_small):
+    result = Trainer(tiny_config(tmp_path, epochs=1, pipeline="pil", workers=0), data=fashion_small).fit()
+    assert result.history and result.images_seen == len(fashion_small.train)  # data given is used whole
+
+
+def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
+    args = [
+        "--dataset",
+        "fashion-mnist",
+        "--image-size",
+        "67",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--train-subset",
+        "128",
+        "--test-subset",
+        "64",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.01",
+        "--schedule",
+        "none",
+        "--dropout",
+        "0",
+        "--precision",
+        "fp32",
+        "--device",
+        "cpu",
+        "--no-histograms",
+    ]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    one = subprocess.run(
+        [sys.executable, "-m", "alexnet_lib", "train", *args, "--checkpoint-dir", str(tmp_path / "one")],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert one.returncode == 0, one.stderr[-2000:]
+    two = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "alexnet_lib",
+            "train",
+            *args,
+            "--checkpoint-dir",
+            str(tmp_path / "two"),
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert two.returncode == 0, two.stderr[-2000:]
+    single, double = weights(tmp_path / "one" / "last.pt"), weights(tmp_path / "two" / "last.pt")
+    assert not torch.equal(single["conv1.weight"], load_checkpoint(tmp_path / "one" / "conv1.pt")["weights"][0])
+    for key in single:
+        torch.testing.assert_close(double[key], single[key], rtol=1e-4, atol=1e-5, msg=f"{key} differs")
+    assert json.loads((tmp_path / "two" / "result.json").read_text())["processes"] == 2
+
+
+def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path):
+    args = [
+        "train",
+        "--dataset",
+        "fashion-mnist",
+        "--image-size",
+        "67",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--train-subset",
+        "4096",
+        "--test-subset",
+        "64",
+        "--log-every",
+        "1",
+        "--device",
+        "cpu",
+        "--no-histograms",
+        "--checkpoint-dir",
+        str(tmp_path),
+    ]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alexnet_lib", *args],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not (tmp_path / "conv1.pt").exists() and time.time() < deadline:  # written just before step 1
+        time.sleep(0.2)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "resumable checkpoint" in stdout
+    saved = load_checkpoint(tmp_path / "last.pt")
+    assert saved["epoch"] == 0 and 0 < saved["step"] < 128
+
+
+def test_trained_checkpoint_trains_a_fallback_when_notebook_03_has_not_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_OUTPUT_DIR", str(tmp_path))
+    monkeypatch.setenv("ALEXNET_DATA_DIR", str(ROOT / "data"))
+    path = trained_checkpoint("fashion-mnist", fallback_images=256)
+    assert path == tmp_path / "runs" / "fashion-mnist-fallback" / "last.pt"
+    assert load_checkpoint(path)["epoch"] == 1
+    assert trained_checkpoint("fashion-mnist", fallback_images=256) == path  # reused, not retrained
