@@ -119,3 +119,61 @@ def check_spot_the_bug(answer: Any) -> bool:
         "B": "§3.3 puts LRN after the ReLUs of conv1 and conv2 only.",
     }
     return _report(not wrong, "relu8 clips the logits; norm5 is not in the paper.", " ".join(hints[k] for k in wrong))
+
+
+# Lessons 03 and 04: training ---------------------------------------------------------------
+
+
+def check_steps_per_epoch(answer: Any) -> bool:
+    """Exercise 03.1: optimiser steps in one epoch of 60,000 images at batch 128 (the last partial batch is dropped)."""
+    return _check_number(
+        answer,
+        60_000 // 128,
+        "steps per epoch",
+        "divide the number of images by the batch size and round down: a partial batch is not used.",
+    )
+
+
+def check_accuracy_from_confusion(answer: Any, confusion: torch.Tensor) -> bool:
+    """Exercise 03.2: top-1 accuracy (a fraction) computed from a confusion matrix."""
+    if _is_stub(answer):
+        return _not_done("compute the accuracy from the confusion matrix.")
+    expected = (confusion.diagonal().sum() / confusion.sum()).item()
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return _report(False, "", f"the accuracy should be a number between 0 and 1, got {answer!r}.")
+    return _report(
+        abs(value - expected) < 1e-6,
+        f"top-1 = {expected:.2%}.",
+        "correct predictions are on the diagonal (confusion.diagonal()); divide their sum by all predictions.",
+    )
+
+
+def check_most_confused_pair(answer: Any, confusion: torch.Tensor, classes: list[str]) -> bool:
+    """Exercise 03.3: the (true class, predicted class) pair with the most mistakes."""
+    if _is_stub(answer) or (isinstance(answer, tuple) and any(_is_stub(a) for a in answer)):
+        return _not_done('give a pair of class names, like ("Shirt", "T-shirt/top").')
+    mistakes = confusion.clone()
+    mistakes.fill_diagonal_(0)
+    true, predicted = divmod(int(mistakes.argmax()), len(classes))
+    expected = (classes[true], classes[predicted])
+    return _report(
+        tuple(answer) == expected,
+        f"{expected[0]} is most often taken for {expected[1]} ({int(mistakes.max())} times).",
+        "set the diagonal to zero and find the largest entry: its row is the true class, its column the prediction.",
+    )
+
+
+def check_paper_throughput(answer: Any) -> bool:
+    """Exercise 04.1: images/s the paper's two GTX 580s sustained: 90 epochs of 1.2M images in 6 days (§5)."""
+    if _is_stub(answer):
+        return _not_done("replace ... with the images per second.")
+    expected = 90 * 1.2e6 / (6 * 24 * 3600)
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return _report(False, "", f"give a number, got {answer!r}.")
+    return _report(
+        abs(answer - expected) / expected < 0.05,
+        f"about {expected:.0f} images/s.",
+        "multiply epochs by images per epoch, then divide by the seconds in six days.",
+    )

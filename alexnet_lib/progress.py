@@ -79,3 +79,14 @@ class TensorBoardLog:
 
     def close(self) -> None:
         self.writer.close()
+
+
+class StepRecorder:
+    """Keeps a run's "step" records, for plots made after it (notebook 03's init comparison)."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, Any]] = []
+
+    def __call__(self, event: str, record: dict[str, Any]) -> None:
+        if event == "step":
+            self.steps.append(record)
