@@ -56,7 +56,8 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     if path.is_dir():
         raise CourseError(f"checkpoint {path} is a folder; give the .pt file inside it (e.g. {path}/last.pt)")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        # mmap: tensors are read from the file as they are used, so a look at one field is instant
+        payload = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
     except Exception as error:  # torch raises many types here; the learner needs one line
         message = str(error)
         if "Weights only load failed" in message or "Unsupported global" in message:
@@ -84,10 +85,11 @@ def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoi
         model.load_state_dict(checkpoint["model"])
     except KeyError as missing:
         raise CourseError(f"{source} lacks {missing}; it was not written by this course's trainer") from None
-    except RuntimeError as error:
-        first = str(error).splitlines()[0]
+    except (RuntimeError, ValueError, TypeError) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 else (lines or [type(error).__name__])[0]  # the first bad key
         raise CourseError(
-            f"{source}'s weights do not fit a {checkpoint['variant']} model "
-            f"with {checkpoint['num_classes']} classes: {first}"
+            f"{source}'s weights do not fit a {checkpoint.get('variant')!r} model "
+            f"with {checkpoint.get('num_classes')} classes: {detail}"
         ) from None
     return model.eval()

@@ -84,9 +84,11 @@ def _add_data_parser(commands: argparse._SubParsersAction) -> None:
         "fetch",
         help="prepare a dataset (local copy, else download)",
         description="Prepare DATASET in the data directory: from --from PATH, else a known local copy "
-        "(ALEXNET_SHARED_DATASETS or ../shared/datasets, /usr/share/datasets), else torchvision's download. "
-        "PATH may be Fashion-MNIST's four IDX .gz files, cifar-10-python.tar.gz or cifar-10-batches-py/, "
-        "or an image-folder tree (train/<class>/*, test/<class>/*) or a .tar.gz of one.",
+        "(../shared/datasets beside the checkout and /usr/share/datasets, or instead the folders listed in "
+        "ALEXNET_SHARED_DATASETS), else torchvision's download. PATH may be the folder of Fashion-MNIST's four "
+        "IDX .gz files, cifar-10-python.tar.gz or cifar-10-batches-py/, or an image-folder tree "
+        "(train/<class>/*, test/<class>/* or val/<class>/*) or a .tar.gz of one. A failed import leaves nothing "
+        "behind. Example: python -m alexnet_lib data fetch cifar10 --from ~/Downloads/cifar-10-python.tar.gz",
     )
     fetch.add_argument(
         "dataset", metavar="DATASET", help="fashion-mnist, cifar10, or a name for an image-folder dataset"
@@ -112,11 +114,17 @@ def _add_data_parser(commands: argparse._SubParsersAction) -> None:
         "sort-imagenet-val",
         help="sort an ImageNet validation folder into class folders",
         description="Move each image of VAL_DIR into VAL_DIR/<class>/ by LABELS: "
-        "'file,class' lines, or one class per line in file-name order.",
+        "'file,class' lines (Kaggle's LOC_val_solution.csv), or one class per line in file-name order "
+        "(the devkit's ILSVRC2012_validation_ground_truth.txt, whose class numbers need --synsets).",
     )
-    imagenet.add_argument("val_dir", type=Path)
-    imagenet.add_argument("labels", type=Path)
-    imagenet.set_defaults(run=lambda a: _report_moved(_folders().sort_imagenet_val(a.val_dir, a.labels)))
+    imagenet.add_argument("val_dir", type=Path, metavar="VAL_DIR", help="the folder of validation images")
+    imagenet.add_argument("labels", type=Path, metavar="LABELS", help="the ground-truth file")
+    imagenet.add_argument(
+        "--synsets", type=Path, metavar="FILE", help="for numbered classes: line k names class k (e.g. n01440764)"
+    )
+    imagenet.set_defaults(
+        run=lambda a: _report_moved(_folders().sort_imagenet_val(a.val_dir, a.labels, synsets=a.synsets))
+    )
 
 
 def _folders():  # noqa: ANN202 - a module
@@ -147,7 +155,12 @@ def _data_info(args: argparse.Namespace) -> int:
     found = set()
     for folder in sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith(".")):
         if is_prepared(folder):
-            meta = read_meta(folder)
+            try:
+                meta = read_meta(folder)
+            except CourseError as error:  # one damaged dataset should not hide the others
+                print(f"  {folder.name:<16} {error}")
+                found.add(folder.name)
+                continue
             counts = ", ".join(f"{split} {n:,}" for split, n in meta["counts"].items())
             print(
                 f"  {folder.name:<16} {counts} | {len(meta['classes'])} classes, "
@@ -186,7 +199,52 @@ def _add_course_parser(commands: argparse._SubParsersAction) -> None:
     course.set_defaults(run=run)
 
 
-PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [_add_data_parser, _add_train_parser, _add_course_parser]
+def _add_predict_parser(commands: argparse._SubParsersAction) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="classify images with a trained checkpoint",
+        description="Print the most probable classes of each image. Everything needed (variant, classes, input "
+        "size, normalisation) comes from the checkpoint. A file that cannot be used gets one 'error: PATH: reason' "
+        "line on stderr and the others are still predicted. Exit code: 0 all predicted, 1 some images failed, "
+        "2 a usage or checkpoint problem.",
+    )
+    predict.add_argument(
+        "--checkpoint", type=Path, required=True, metavar="PATH", help="e.g. outputs/runs/cifar10/last.pt"
+    )
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", nargs="+", type=Path, default=[], metavar="FILE", help="one or more image files")
+    source.add_argument("--image-dir", type=Path, metavar="DIR", help="every image file in DIR and its subfolders")
+    predict.add_argument("--topk", type=int, default=5, metavar="K", help="how many classes to print (default 5)")
+    predict.add_argument("--all-probs", action="store_true", help="print every class's probability")
+    predict.add_argument("--tta", action="store_true", help="average the paper's 10 crops (§4.1)")
+    predict.add_argument("--json", action="store_true", help='one JSON object per image: {"path", "predictions"}')
+    predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    predict.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per batch (default 64)")
+
+    def run(args: argparse.Namespace) -> int:
+        from .inference import predict_command
+
+        return predict_command(
+            args.checkpoint,
+            args.image,
+            args.image_dir,
+            topk=args.topk,
+            all_probs=args.all_probs,
+            tta=args.tta,
+            as_json=args.json,
+            device=args.device,
+            batch_size=args.batch_size,
+        )
+
+    predict.set_defaults(run=run)
+
+
+PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_data_parser,
+    _add_train_parser,
+    _add_predict_parser,
+    _add_course_parser,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

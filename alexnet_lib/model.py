@@ -194,6 +194,12 @@ class AlexNet(nn.Sequential):
         self.input_size = VARIANTS[variant].input_size
         self.register_load_state_dict_pre_hook(_rename_torchvision_keys)
 
+    def __getitem__(self, index: int | slice | str) -> nn.Module:
+        """``model[:5]`` is a plain ``nn.Sequential`` of those stages (a slice has no variant of its own)."""
+        if isinstance(index, slice):
+            return nn.Sequential(OrderedDict(list(self._modules.items())[index]))
+        return super().__getitem__(index)
+
     def extra_repr(self) -> str:
         return f"variant={self.variant!r}, input_size={self.input_size}"
 
