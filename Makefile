@@ -24,8 +24,9 @@ course: $(INSTALLED) $(DATASETS)
 
 test: $(INSTALLED) $(DATASETS)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
-	$(BIN)/pytest -n 2 tests
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 tests  # two workers, one thread each
 	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
 
 lab: $(INSTALLED) $(DATASETS)

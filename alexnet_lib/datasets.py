@@ -14,6 +14,7 @@ download.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -115,9 +116,11 @@ class ImageSet:
         return ImageSet(self.images[keep], self.labels[keep], self.classes)
 
     def to(self, device: torch.device | str) -> ImageSet:
+        """The same split with its tensors on ``device``."""
         return ImageSet(self.images.to(device), self.labels.to(device), self.classes)
 
     def class_counts(self) -> torch.Tensor:
+        """Images per class, as a tensor indexed by class."""
         return torch.bincount(self.labels.cpu(), minlength=len(self.classes))
 
 
@@ -132,26 +135,46 @@ class Splits:
 
     @property
     def classes(self) -> list[str]:
+        """The class names, in label order."""
         return self.train.classes
 
     @property
     def channels(self) -> int:
+        """Channels per image: 1 for grey, 3 for colour."""
         return self.train.images.shape[1]
 
     def to(self, device: torch.device | str) -> Splits:
+        """Both splits on ``device``."""
         return Splits(self.name, self.train.to(device), self.test.to(device), self.stats)
 
 
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def dataset_folder(name: str, data_dir: Path | None = None) -> Path:
+    """``<data dir>/<name>``; ``name`` must be a plain folder name (imports replace that folder)."""
+    if not DATASET_NAME.fullmatch(name):
+        raise CourseError(f"{name!r} is not a dataset name: use letters, digits, '.', '_' and '-', like my-photos")
     return Path(data_dir or env.data_dir()) / name
 
 
 def is_prepared(folder: Path) -> bool:
+    """Whether ``folder`` holds a prepared in-memory dataset (train.pt, test.pt, meta.json)."""
     return all((folder / f).is_file() for f in ("train.pt", "test.pt", "meta.json"))
 
 
 def read_meta(folder: Path) -> dict:
-    return json.loads((folder / "meta.json").read_text())
+    """A prepared dataset's ``meta.json``: classes, counts, source and training-set statistics."""
+    path = folder / "meta.json"
+    try:
+        meta = json.loads(path.read_text())
+        meta["stats"], meta["counts"]  # noqa: B018 - the keys every reader needs
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CourseError(
+            f"{path} is damaged ({type(error).__name__}); delete {folder} and run "
+            f"`python -m alexnet_lib data fetch {folder.name}` again"
+        ) from None
+    return meta
 
 
 def write_split(folder: Path, split: str, images: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> None:
@@ -166,6 +189,7 @@ def write_meta(folder: Path, meta: dict, stats: Stats) -> None:
 
 
 def read_split(folder: Path, split: str) -> ImageSet:
+    """One prepared split (``train`` or ``test``) from ``folder``; a damaged file is one CourseError line."""
     path = folder / f"{split}.pt"
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)

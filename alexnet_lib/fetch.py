@@ -4,14 +4,16 @@
 
 1. the prepared folder ``<data dir>/<name>`` (nothing to do);
 2. a local copy: the ``source`` you name, else the known places a classroom or a Debian
-   machine keeps one (``ALEXNET_SHARED_DATASETS``, default ``../shared/datasets`` beside
-   the checkout, and ``/usr/share/datasets``);
+   machine keeps one (``../shared/datasets`` beside the checkout and ``/usr/share/datasets``,
+   or instead the folders listed in ``ALEXNET_SHARED_DATASETS``);
 3. torchvision's ``download=True``, when online.
 
 Every import is built in a hidden staging folder beside the target and renamed into place
 only when complete, so a failed or interrupted import leaves nothing half-written. Archives
 are checked against their published checksums where those are known, and extracted with
 ``tarfile``'s ``data`` filter (no absolute paths, links out of the tree or device files).
+CIFAR-10's pickled batches are read by an unpickler that can rebuild NumPy arrays and
+nothing else, since a pickle can otherwise run any code while loading.
 """
 
 from __future__ import annotations
@@ -69,32 +71,53 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def known_places() -> list[Path]:
-    """Folders searched for local copies of the course datasets."""
-    shared = os.environ.get("ALEXNET_SHARED_DATASETS") or env.project_root().parent / "shared" / "datasets"
-    return [Path(shared), Path("/usr/share/datasets")]
+    """Folders searched for local copies of the course datasets.
+
+    ``ALEXNET_SHARED_DATASETS`` (one folder, or several separated by ``os.pathsep``) replaces
+    the defaults: ``../shared/datasets`` beside the checkout, then Debian's ``/usr/share/datasets``.
+    """
+    listed = os.environ.get("ALEXNET_SHARED_DATASETS", "").strip()
+    if listed:
+        return [Path(place).expanduser() for place in listed.split(os.pathsep) if place]
+    return [env.project_root().parent / "shared" / "datasets", Path("/usr/share/datasets")]
+
+
+# Where a learner without a copy can get one, for the message that says how to fix it.
+WHERE_TO_GET = {
+    "fashion-mnist": ("/path/to/folder-with-the-4-idx-gz-files", "https://github.com/zalandoresearch/fashion-mnist"),
+    "cifar10": ("/path/to/cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar.html"),
+}
 
 
 def fix_command(name: str) -> str:
-    example = "/path/to/" + ("fashion-mnist-idx-files" if name == "fashion-mnist" else "cifar-10-python.tar.gz")
-    return f"python -m alexnet_lib data fetch {name} --from {example}"
+    """The command that imports ``name`` from a local copy, and where to get one."""
+    path, url = WHERE_TO_GET.get(name, ("/path/to/image-folder-or.tar.gz", ""))
+    command = f"python -m alexnet_lib data fetch {name} --from {path}"
+    return f"{command} (a copy from {url}), or the same command without --from when online" if url else command
 
 
 def fetch(name: str, source: Path | str | None = None, data_dir: Path | None = None, *, download: bool = True) -> Path:
-    """Make ``name`` ready in the data directory and return its folder."""
+    """Make ``name`` ready in the data directory and return its folder.
+
+    Tries the prepared folder, then ``source`` (or the known local copies when it is None), then,
+    if ``download``, torchvision's download. When nothing works, raises one ``CourseError`` that
+    names the dataset, the places looked in and the command that fixes it.
+    """
     target = dataset_folder(name, data_dir)
+    known = name in KNOWN_DATASETS
+    # A course dataset is ready as tensors; any other name is an image-folder tree.
+    ready = is_prepared(target) if known else (target / "train").is_dir()
     if source is not None:
         source = Path(source).expanduser()
         if not source.exists():
             raise CourseError(f"--from {source}: no such file or folder")
-        if is_prepared(target) or (target / "train").is_dir():
+        if ready:
             print(f"{name}: already prepared in {target}; delete that folder to import again")
             return target
         return import_copy(name, source, target)
-    if is_prepared(target):
+    if ready:
         return target
-    if name not in KNOWN_DATASETS:
-        if (target / "train").is_dir():
-            return target
+    if not known:
         raise CourseError(
             f"{name} is not prepared in {target}; import it with `python -m alexnet_lib data fetch "
             f"{name} --from PATH` (an image-folder tree or a .tar.gz of one)"
@@ -112,8 +135,15 @@ def fetch(name: str, source: Path | str | None = None, data_dir: Path | None = N
         except CourseError:
             raise
         except Exception as error:  # offline: URLError, socket errors, torchvision's RuntimeError
-            reason = f"download failed: {type(error).__name__}: {error}".split("\n")[0][:160]
+            reason = f"download failed ({_one_line(error)})"
     raise CourseError(f"no copy of {name} found. Looked in: {'; '.join(looked)}; {reason}. Fix: {fix_command(name)}")
+
+
+def _one_line(error: BaseException, limit: int = 200) -> str:
+    """``Type: message`` on one line; of a multi-line message (torchvision's), its first and last lines."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = " ... ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else ""
+    return f"{type(error).__name__}: {text}"[:limit]
 
 
 @contextmanager
@@ -131,44 +161,74 @@ def staging(target: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# What a damaged or wrong local copy raises while it is read; each becomes one CourseError line.
+IMPORT_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    AssertionError,
+    KeyError,
+    IndexError,
+    TypeError,
+    tarfile.TarError,
+    pickle.UnpicklingError,
+    zlib.error,
+)
+PREPARED_FILES = {"train.pt", "test.pt", "meta.json"}
+
+
 def import_copy(name: str, source: Path, target: Path) -> Path:
-    """Import a local copy of ``name`` from ``source`` (file or folder) into ``target``."""
+    """Import a local copy of ``name`` from ``source`` (file or folder) into ``target``.
+
+    Everything is built in a staging folder that replaces ``target`` only once complete: on any
+    error ``target`` is as it was before, and the error is one ``CourseError`` line.
+    """
     started = time.perf_counter()
+    source = Path(source)
+    if name == "fashion-mnist" and source.is_file() and source.name.split(".")[0] in CHECKSUMS:
+        source = source.parent  # one of the four IDX files was named: use the folder holding them
+    _check_target(source, target)
     print(f"{name}: importing from {source} ...", flush=True)
-    origin = source
-    with staging(target) as folder:
-        try:
-            if source.is_file():
-                if not tarfile.is_tarfile(source):
-                    raise CourseError(f"{source} is not a .tar.gz archive (or it is damaged)")
-                verify_checksum(source)
-                source = extract(source, folder / "extracted")
-            if name == "fashion-mnist":
-                splits = _read_idx_folder(source, folder / "raw")
-            elif name == "cifar10":
-                splits = _read_cifar10(source)
-            else:
-                _copy_image_folder(source, folder)
-                splits = None
-        except CourseError:
-            raise
-        except (
-            OSError,
-            EOFError,
-            ValueError,
-            RuntimeError,
-            AssertionError,
-            tarfile.TarError,
-            pickle.UnpicklingError,
-            zlib.error,
-        ) as error:
-            raise CourseError(f"could not import {name} from {source}: {type(error).__name__}: {error}") from None
-        for leftover in ("extracted", "raw"):
-            shutil.rmtree(folder / leftover, ignore_errors=True)
-        if splits is not None:
-            _save_prepared(name, splits, folder, origin)
+    try:
+        with staging(target) as folder:
+            _import_into(name, source, folder)
+    except CourseError:
+        raise
+    except IMPORT_ERRORS as error:
+        raise CourseError(f"could not import {name} from {source}: {_one_line(error)}") from None
     print(f"{name}: ready in {target} ({time.perf_counter() - started:.0f} s)")
     return target
+
+
+def _check_target(source: Path, target: Path) -> None:
+    """Refuse imports that would overwrite the learner's own files (the import replaces ``target``)."""
+    source, resolved = source.resolve(), target.resolve()
+    if source == resolved or resolved in source.parents:
+        raise CourseError(f"{source} lies inside {target}, which the import replaces; move it elsewhere first")
+    if target.is_file() or target.is_dir() and any(p.name not in PREPARED_FILES for p in target.iterdir()):
+        raise CourseError(f"{target} already exists and is not a prepared dataset; move it away or choose another name")
+
+
+def _import_into(name: str, source: Path, folder: Path) -> None:
+    """Read ``source`` and write the prepared dataset into the staging ``folder``."""
+    origin = source
+    if source.is_file():
+        if not tarfile.is_tarfile(source):
+            raise CourseError(f"{source} is not a .tar.gz archive (or it is damaged)")
+        verify_checksum(source)
+        source = extract(source, folder / "extracted")
+    if name == "fashion-mnist":
+        splits = _read_idx_folder(source, folder / "raw")
+    elif name == "cifar10":
+        splits = _read_cifar10(source)
+    else:
+        _copy_image_folder(source, folder, move=source != origin)  # files extracted here can be moved
+        splits = None
+    for leftover in ("extracted", "raw"):
+        shutil.rmtree(folder / leftover, ignore_errors=True)
+    if splits is not None:
+        _save_prepared(name, splits, folder, origin)
 
 
 def verify_checksum(path: Path) -> None:
@@ -191,7 +251,16 @@ def extract(archive: Path, into: Path) -> Path:
     """Extract a .tar(.gz) safely and return the folder that holds its content."""
     into.mkdir(parents=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(into, filter="data")
+        else:  # Pythons before 3.10.12 have no filters: allow plain files and folders inside `into` only
+            members = tar.getmembers()
+            root = into.resolve()
+            for member in members:
+                path = (root / member.name).resolve()
+                if not (member.isfile() or member.isdir()) or root not in (path, *path.parents):
+                    raise CourseError(f"{archive} holds {member.name!r}, which is not a plain file inside the archive")
+            tar.extractall(into, members=members)
     entries = [p for p in into.iterdir() if not p.name.startswith(".")]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else into
 
@@ -200,8 +269,12 @@ def extract(archive: Path, into: Path) -> Path:
 
 
 def _read_idx_folder(source: Path, scratch: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Both splits from the four IDX files (plain or .gz) in ``source``, or in its torchvision-style subfolder."""
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
+    first = IDX_FILES["train"][0]
+    places = (source, source / "FashionMNIST" / "raw", source / "fashion-mnist", source / "raw")
+    source = next((p for p in places if (p / first).is_file() or (p / f"{first}.gz").is_file()), source)
     scratch.mkdir(parents=True, exist_ok=True)
     splits = {}
     for split, (images_name, labels_name) in IDX_FILES.items():
@@ -233,12 +306,16 @@ def _read_idx_folder(source: Path, scratch: Path) -> dict[str, tuple[torch.Tenso
 class _ArraysOnly(pickle.Unpickler):
     """Unpickles CIFAR-10 batches and nothing else: only NumPy arrays may be rebuilt.
 
-    A pickle can run any code while loading; a CIFAR batch only needs these four names.
+    A pickle can run any code while loading; a CIFAR batch only needs the names below: the
+    original batches (Python 2, protocol 2) use ``_reconstruct``, ``ndarray``, ``dtype``, and
+    ``_codecs.encode`` for bytes; a batch saved again by Python 3 may use ``_frombuffer``.
     """
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("_codecs", "encode"),
@@ -247,14 +324,21 @@ class _ArraysOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle's own signature
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR-10 batch")
-        if module.startswith("numpy") and name == "_reconstruct":
-            return np.core.multiarray._reconstruct if not hasattr(np, "_core") else np._core.multiarray._reconstruct
+        if module.startswith("numpy"):  # numpy.core was renamed numpy._core in NumPy 2: take whichever exists
+            core = np._core if hasattr(np, "_core") else np.core
+            if name == "_reconstruct":
+                return core.multiarray._reconstruct
+            if name == "_frombuffer":
+                return core.numeric._frombuffer
         return super().find_class(module, name)
 
 
 def _unpickle(path: Path) -> dict:
+    """One CIFAR-10 batch file as a dict with str keys, rebuilt by ``_ArraysOnly``."""
     with path.open("rb") as file:
         batch = _ArraysOnly(file, encoding="latin1").load()
+    if not isinstance(batch, dict):
+        raise CourseError(f"{path} is not a CIFAR-10 batch (it holds a {type(batch).__name__}, not a dict)")
     return {(k.decode() if isinstance(k, bytes) else k): v for k, v in batch.items()}
 
 
@@ -262,7 +346,8 @@ def _read_cifar10(source: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     batches = source / "cifar-10-batches-py" if (source / "cifar-10-batches-py").is_dir() else source
     if (batches / "data_batch_1").is_file():
         meta = _unpickle(batches / "batches.meta")
-        if tuple(meta["label_names"]) != KNOWN_DATASETS["cifar10"].classes:
+        label_names = tuple(n.decode() if isinstance(n, bytes) else n for n in meta["label_names"])
+        if label_names != KNOWN_DATASETS["cifar10"].classes:
             raise CourseError(f"{batches}/batches.meta does not list CIFAR-10's classes")
         splits = {}
         for split, names in (("train", [f"data_batch_{i}" for i in range(1, 6)]), ("test", ["test_batch"])):
@@ -272,33 +357,73 @@ def _read_cifar10(source: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
             splits[split] = (torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64)))
         return splits
     root = find_image_folder_root(source)
-    return {split: _decode_folder(split_dir, KNOWN_DATASETS["cifar10"]) for split, split_dir in root.items()}
+    splits = {}
+    for split, split_dir in root.items():
+        images, labels = _decode_folder(split_dir, KNOWN_DATASETS["cifar10"])
+        # Folders hold one class after another; the published batches are in random order.
+        # Shuffle once, with a fixed seed, so that the first images of a split show every class.
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+        splits[split] = (images[order], labels[order])
+    return splits
+
+
+def class_names(split_dir: Path) -> list[str]:
+    """The class folders of ``split_dir``, sorted (hidden ones, like .ipynb_checkpoints, left out)."""
+    return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def find_image_folder_root(source: Path) -> dict[str, Path]:
-    """The ``train`` and ``test`` (or ``val``) folders of an image-folder tree at or just under ``source``."""
+    """The ``train`` and ``test`` (or ``val``) folders of an image-folder tree at or just under ``source``.
+
+    When both ``test/`` and ``val/`` exist, the one with the same classes as ``train/`` is taken:
+    TinyImageNet's ``test/`` holds unlabelled images, its ``val/`` the labelled ones.
+    """
     candidates = [source, *sorted(p for p in source.iterdir() if p.is_dir())] if source.is_dir() else []
     for root in candidates:
-        test = next((root / n for n in ("test", "val") if (root / n).is_dir()), None)
-        if (root / "train").is_dir() and test is not None:
+        tests = [root / n for n in ("test", "val") if (root / n).is_dir()]
+        if (root / "train").is_dir() and tests:
+            train_classes = class_names(root / "train")
+            test = next((t for t in tests if class_names(t) == train_classes), tests[0])
             return {"train": root / "train", "test": test}
     raise CourseError(f"{source} is not an image-folder tree: expected train/<class>/* and test/<class>/* (or val/)")
 
 
+def list_images(split_dir: Path) -> tuple[list[Path], list[int], list[str]]:
+    """Image files under ``split_dir/<class>/`` (at any depth), their class indices, and the class names.
+
+    Class indices follow the sorted folder names, as in torchvision's ``ImageFolder``; files
+    without an image suffix and hidden files are skipped.
+    """
+    classes = class_names(split_dir)
+    paths: list[Path] = []
+    labels: list[int] = []
+    for label, name in enumerate(classes):
+        found = sorted(
+            p
+            for p in (split_dir / name).rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(split_dir).parts)
+        )
+        paths += found
+        labels += [label] * len(found)
+    return paths, labels, classes
+
+
 def _decode_folder(split_dir: Path, known: KnownDataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode every image of ``split_dir/<class>/*``; class indices follow the sorted folder names."""
-    classes = sorted(p.name for p in split_dir.iterdir() if p.is_dir())
+    paths, labels, classes = list_images(split_dir)
     if tuple(classes) != known.classes:
         raise CourseError(f"{split_dir} has classes {classes}, expected {list(known.classes)}")
-    images, labels = [], []
-    for label, name in enumerate(classes):
-        for path in sorted((split_dir / name).iterdir()):
-            with Image.open(path) as image:
-                pixels = np.asarray(image.convert("RGB" if known.channels == 3 else "L"))
-            if pixels.shape[:2] != (known.size, known.size):
-                raise CourseError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]}, expected {known.size}x{known.size}")
-            images.append(pixels)
-            labels.append(label)
+    if not paths:
+        raise CourseError(f"{split_dir} holds no images")
+    images = []
+    for path in paths:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB" if known.channels == 3 else "L"))
+        if pixels.shape[:2] != (known.size, known.size):
+            raise CourseError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]}, expected {known.size}x{known.size}")
+        images.append(pixels)
     array = np.stack(images)
     array = array[:, None] if array.ndim == 3 else array.transpose(0, 3, 1, 2)
     return torch.from_numpy(np.ascontiguousarray(array)), torch.tensor(labels)
@@ -307,16 +432,22 @@ def _decode_folder(split_dir: Path, known: KnownDataset) -> tuple[torch.Tensor, 
 # Any image-folder dataset --------------------------------------------------------------
 
 
-def _copy_image_folder(source: Path, folder: Path) -> None:
+def _copy_image_folder(source: Path, folder: Path, *, move: bool = False) -> None:
+    """Copy (or move) the ``train`` and ``test``/``val`` folders of ``source`` to ``folder/train``, ``folder/test``."""
     roots = find_image_folder_root(source)
-    classes = {split: sorted(p.name for p in d.iterdir() if p.is_dir()) for split, d in roots.items()}
+    classes = {split: class_names(d) for split, d in roots.items()}
     if not classes["train"] or classes["train"] != classes["test"]:
         raise CourseError(
             f"{source}: train/ and test/ must hold the same class folders, "
             f"found {classes['train']} and {classes['test']}"
         )
     for split, split_dir in roots.items():
-        shutil.copytree(split_dir, folder / split)
+        if not list_images(split_dir)[0]:
+            raise CourseError(f"{split_dir} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        if move:
+            shutil.move(str(split_dir), folder / split)
+        else:
+            shutil.copytree(split_dir, folder / split)
 
 
 def _save_prepared(name: str, splits: dict, folder: Path, source: Path) -> None:

@@ -5,6 +5,9 @@ The layout is torchvision's ``ImageFolder`` one, split in two: ``root/train/<cla
 and use the fast batched path (``load_image_folder``); large ones stay on disk and go through
 a DataLoader with PIL transforms (``image_folder_loader``). The two helpers below put the
 validation sets of TinyImageNet and ImageNet into that layout.
+
+Both paths see the same geometry: the shorter side resized to ``size`` and the centre square
+kept (``read_image`` / ``CentreSquare``), then the paper's crops of that square (§2, §4.1).
 """
 
 from __future__ import annotations
@@ -21,45 +24,86 @@ from torchvision.datasets import ImageFolder
 
 from .datasets import ImageSet, Splits, compute_stats
 from .errors import CourseError
-from .fetch import IMAGE_SUFFIXES, find_image_folder_root
+from .fetch import IMAGE_SUFFIXES, class_names, find_image_folder_root, list_images
+from .images import ImageError, open_image, square, to_mode
 from .transforms import pil_transform
 
 
 def read_image(path: Path, size: int, mode: str = "RGB") -> np.ndarray:
-    """``path`` as an H x W (x C) uint8 array: shorter side resized to ``size``, centre square kept."""
-    with Image.open(path) as image:
-        image = image.convert(mode)
-        scale = size / min(image.size)
-        width, height = max(size, round(image.width * scale)), max(size, round(image.height * scale))
-        image = image.resize((width, height), Image.BILINEAR)
-        left, top = (width - size) // 2, (height - size) // 2
-        return np.asarray(image.crop((left, top, left + size, top + size)))
+    """``path`` as an H x W (x C) uint8 array, read as ``predict`` reads it (``images.py``): upright,
+    transparency on white, shorter side resized to ``size``, centre square kept (§2)."""
+    try:
+        return np.asarray(square(to_mode(open_image(path, min_size=size), mode), size))
+    except ImageError as error:
+        raise CourseError(f"{path}: {error}; remove or replace it") from None
+
+
+def open_rgb(path: str) -> Image.Image:
+    """The disk path's image loader: ``images.open_image`` as RGB (torchvision's default loses transparency)."""
+    return to_mode(open_image(path), "RGB")
+
+
+class CentreSquare:
+    """``images.square`` as a transform for the disk path (a class, unlike a lambda, pickles into workers)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        return square(image, self.size)
+
+
+class _ClassFolders(ImageFolder):
+    """``ImageFolder`` without hidden folders (such as .ipynb_checkpoints) taken for classes."""
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        classes = class_names(Path(directory))
+        if not classes:
+            raise CourseError(f"{directory} has no class folders: expected {directory}/<class>/<image files>")
+        return classes, {name: index for index, name in enumerate(classes)}
 
 
 def load_image_folder(root: Path | str, size: int, *, grey: bool = False) -> Splits:
-    """Decode a small image-folder dataset into memory at ``size`` x ``size`` (the fast path)."""
-    splits = find_image_folder_root(Path(root))
+    """Decode a small image-folder dataset into memory at ``size`` x ``size`` (the fast path).
+
+    ``root`` holds ``train/<class>/*`` and ``test/<class>/*`` (or ``val/``); each image's
+    shorter side is resized to ``size`` and its centre square kept. ``grey`` keeps one channel.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CourseError(f"{root} is not a folder")
+    splits = find_image_folder_root(root)
+    listed = {split: list_images(folder) for split, folder in splits.items()}
+    if listed["train"][2] != listed["test"][2]:
+        raise CourseError(
+            f"{root}: train/ and test/ must hold the same class folders, "
+            f"found {listed['train'][2]} and {listed['test'][2]}"
+        )
     sets = {}
-    for split, folder in splits.items():
-        dataset = ImageFolder(folder)
-        if not dataset.samples:
-            raise CourseError(f"{folder} holds no images")
-        arrays = [read_image(Path(path), size, "L" if grey else "RGB") for path, _ in dataset.samples]
+    for split, (paths, labels, classes) in listed.items():
+        if not paths:
+            raise CourseError(f"{splits[split]} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        arrays = [read_image(path, size, "L" if grey else "RGB") for path in paths]
         images = torch.from_numpy(np.stack(arrays))
         images = images.unsqueeze(1) if grey else images.permute(0, 3, 1, 2).contiguous()
-        sets[split] = ImageSet(images, torch.tensor(dataset.targets), list(dataset.classes))
-    if sets["train"].classes != sets["test"].classes:
-        raise CourseError(f"{root}: train/ and test/ hold different class folders")
-    return Splits(Path(root).name, sets["train"], sets["test"], compute_stats(sets["train"].images))
+        sets[split] = ImageSet(images, torch.tensor(labels), classes)
+    return Splits(root.resolve().name, sets["train"], sets["test"], compute_stats(sets["train"].images))
 
 
 def image_folder_loader(
     folder: Path | str, size: int, splits: Splits, *, train: bool, batch_size: int = 128, workers: int = 2
 ) -> DataLoader:
-    """The conventional path: ``ImageFolder`` + per-image PIL transforms in DataLoader workers."""
+    """The conventional path: images read from ``folder`` (a split, e.g. ``root/train``) by DataLoader workers.
+
+    Each image goes through ``CentreSquare(source_size)``, where ``source_size`` is the side of
+    ``splits``' in-memory images, then the same PIL transforms as ``pil_transform``; ``splits``
+    supplies the statistics and the channel count.
+    """
+    source_size = splits.train.images.shape[-1]
     transform = pil_transform(size, splits.stats, train=train, channels=splits.channels)
+    transform.transforms.insert(0, CentreSquare(source_size))
     return DataLoader(
-        ImageFolder(folder, transform=transform),
+        _ClassFolders(str(folder), transform=transform, loader=open_rgb),
         batch_size=batch_size,
         shuffle=train,
         num_workers=workers,
@@ -85,28 +129,55 @@ def arrange_tinyimagenet_val(root: Path | str) -> int:
     return _sort_into_classes(images, val, labels, remove_source=True)
 
 
-def sort_imagenet_val(val_dir: Path | str, labels_file: Path | str) -> int:
+def sort_imagenet_val(val_dir: Path | str, labels_file: Path | str, synsets: Path | str | None = None) -> int:
     """Sort a flat ImageNet validation folder into ``<class>/`` subfolders by a ground-truth file.
 
     ``labels_file`` holds either ``file,class`` (or tab- or space-separated) per line, as in
     Kaggle's ``LOC_val_solution.csv``, or one class per line for the files in sorted order, as
-    in the devkit's ``ILSVRC2012_validation_ground_truth.txt``. Returns the number moved.
+    in the devkit's ``ILSVRC2012_validation_ground_truth.txt``. Classes given as numbers (the
+    devkit's 1-based ILSVRC2012_IDs) need ``synsets``: a file whose line k starts with the
+    class (wnid) numbered k, so that the folders get the names ``train/`` uses. Returns the
+    number of images moved; running it again on a sorted folder moves none.
     """
     val_dir, labels_file = Path(val_dir), Path(labels_file)
     if not val_dir.is_dir():
         raise CourseError(f"{val_dir} is not a folder")
     if not labels_file.is_file():
         raise CourseError(f"{labels_file}: no such labels file")
+    files = sorted(p.name for p in val_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        return 0  # already sorted
     lines = [line.strip() for line in labels_file.read_text().splitlines() if line.strip()]
-    if lines and not any(sep in lines[0] for sep in ",\t "):  # one class per line, in file order
-        files = sorted(p.name for p in val_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not lines:
+        raise CourseError(f"{labels_file} is empty")
+    if not any(sep in lines[0] for sep in ",\t "):  # one class per line, in file order
         if len(files) != len(lines):
             raise CourseError(f"{labels_file} has {len(lines)} labels but {val_dir} has {len(files)} images")
         labels = dict(zip(files, lines, strict=True))
     else:
         delimiter = "," if "," in lines[0] else ("\t" if "\t" in lines[0] else " ")
         labels = _read_labels(labels_file, delimiter=delimiter)
+    if all(label.isdigit() for label in labels.values()):
+        labels = _name_numbered_classes(labels, synsets, labels_file)
     return _sort_into_classes(val_dir, val_dir, labels, remove_source=False)
+
+
+def _name_numbered_classes(labels: dict[str, str], synsets: Path | str | None, labels_file: Path) -> dict[str, str]:
+    """Replace 1-based class numbers by the class names listed in ``synsets`` (line k = class k)."""
+    if synsets is None:
+        raise CourseError(
+            f"{labels_file} gives classes as numbers; pass the synset list (line k = class k, e.g. "
+            f"LOC_synset_mapping.txt or the devkit's order) so that the folders get class names like n01440764"
+        )
+    if not Path(synsets).is_file():
+        raise CourseError(f"{synsets}: no such synset list")
+    names = [line.split()[0] for line in Path(synsets).read_text().splitlines() if line.strip()]
+    numbers = {int(label) for label in labels.values()}
+    if min(numbers) < 1 or max(numbers) > len(names):
+        raise CourseError(
+            f"{labels_file} has class numbers {min(numbers)}..{max(numbers)}; {synsets} lists {len(names)} classes"
+        )
+    return {file: names[int(label) - 1] for file, label in labels.items()}
 
 
 def _read_labels(path: Path, delimiter: str) -> dict[str, str]:

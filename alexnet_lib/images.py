@@ -149,7 +149,7 @@ def to_mode(image: Image.Image, mode: str) -> Image.Image:
 
 
 def square(image: Image.Image, size: int) -> Image.Image:
-    """The centre square of ``image`` with its shorter side resized to ``size`` (as ``folders.read_image``)."""
+    """The centre square of ``image`` with its shorter side resized to ``size`` (§2; image folders use it too)."""
     scale = size / min(image.size)
     width, height = max(size, round(image.width * scale)), max(size, round(image.height * scale))
     image = image.resize((width, height), Image.BILINEAR)
