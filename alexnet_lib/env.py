@@ -124,3 +124,19 @@ def resolve_precision(device: torch.device, requested: str = "auto") -> torch.dt
 def autocast(device: torch.device, dtype: torch.dtype):  # noqa: ANN201 - a context manager
     """Mixed precision for the forward pass; a no-op for float32."""
     return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
+
+
+def device_name(device: torch.device) -> str:
+    """What ``device`` is, for records of runs: the GPU's name, or the CPU's model and core count."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    model = "CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        model = names[0] if names else model
+    return f"{model} ({os.cpu_count()} cores)"

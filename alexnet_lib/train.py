@@ -522,7 +522,7 @@ class Trainer:
             "dataset": self.config.dataset,
             "variant": self.config.variant,
             "profile": self.config.profile,
-            "device": str(self.device) if self.device.type != "cuda" else torch.cuda.get_device_name(self.device),
+            "device": env.device_name(self.device),
             "precision": str(self.dtype).replace("torch.", ""),
             "processes": self.world,
             "epochs": self.epoch,

@@ -22,28 +22,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import torch
 
 from alexnet_lib.datasets import load_dataset
-from alexnet_lib.env import pick_device
+from alexnet_lib.env import device_name, pick_device
 from alexnet_lib.transforms import BatchTransform, batched_throughput, pil_throughput, pil_transform
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("fashion-mnist", "cifar10")
-
-
-def cpu_name() -> str:
-    """The processor's model name, from /proc/cpuinfo where there is one."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "CPU"
 
 
 def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
@@ -86,7 +75,7 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else (20 if accelerated else 3)
 
     machine = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
-    host = f"{cpu_name()} ({os.cpu_count()} cores)"
+    host = device_name(torch.device("cpu"))
     print(
         f"{machine}; host {host}; torch {torch.__version__}; input {args.size}px, batch {args.batch_size}, "
         f"{args.batches} timed batches after {args.warmup}; PIL path with {args.workers} workers"

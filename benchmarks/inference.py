@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from PIL import Image
 
 from alexnet_lib import alexnet
 from alexnet_lib.datasets import Stats
-from alexnet_lib.env import autocast, current_profile, pick_device, resolve_precision
+from alexnet_lib.env import autocast, current_profile, device_name, pick_device, resolve_precision
 from alexnet_lib.inference import FOLDER_SOURCE_SIZE, IMAGENET_MEAN, IMAGENET_STD, Predictor, load_predictor
 from alexnet_lib.transforms import PAPER_CROP
 
@@ -58,16 +57,6 @@ def rate(step: Callable[[], object], images_per_step: int, device: torch.device,
         calls += 1
     synchronize(device)
     return calls * images_per_step / (time.perf_counter() - started)
-
-
-def cpu_name() -> str:
-    """The processor's model name, from /proc/cpuinfo where there is one."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "CPU"
 
 
 def write_photos(folder: Path, count: int) -> list[Path]:
@@ -133,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = write_photos(Path(folder), largest)
         images = torch.stack([predictor.read(path) for path in paths])  # uint8 at the source size, on the host
         machine = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
-        host = f"{cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+        host = f"{device_name(torch.device('cpu'))}, {torch.get_num_threads()} threads"
         print(
             f"{machine}; host {host}; {predictor.model.variant} net, input {predictor.image_size}px, "
             f"source {predictor.source_size}px; {str(dtype).replace('torch.', '')}; torch {torch.__version__}"

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -31,21 +30,11 @@ import torch.nn.functional as F
 
 from alexnet_lib import alexnet
 from alexnet_lib.datasets import load_dataset
-from alexnet_lib.env import autocast, pick_device, resolve_precision
+from alexnet_lib.env import autocast, device_name, pick_device, resolve_precision
 from alexnet_lib.summary import total_flops
 from alexnet_lib.transforms import BatchTransform, PILDataset, pil_transform
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_name() -> str:
-    """The processor's model name, from /proc/cpuinfo where there is one."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "CPU"
 
 
 def _sync(device: torch.device) -> None:
@@ -130,7 +119,7 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else (10 if gpu else 2)
 
     data = load_dataset("cifar10", ROOT / "data", train_subset=None if gpu else 4096)
-    name = torch.cuda.get_device_name(device) if gpu else f"{cpu_name()} ({os.cpu_count()} cores)"
+    name = device_name(device)
     flops = 3 * total_flops(alexnet("paper", num_classes=10), args.size)  # forward + both backward products
     print(
         f"{name}, torch {torch.__version__}, paper net at {args.size}px, batch {args.batch}, "
