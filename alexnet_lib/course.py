@@ -63,8 +63,12 @@ def run_course(notebooks: list[Path] | None = None, profile: str | None = None) 
     for path in notebooks:
         _headline_path(path.stem).unlink(missing_ok=True)
         notebook = nbformat.read(path, as_version=4)
-        client = NotebookClient(
-            notebook, timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent.resolve())}}
+        client = NotebookClient(  # log_level: no kernel start-up warnings between the summary lines
+            notebook,
+            timeout=None,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent.resolve())}},
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         clock = time.perf_counter()
         print(f"  {path.stem} ...", end=" ", flush=True)

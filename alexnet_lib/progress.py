@@ -6,10 +6,15 @@ steps: running train loss and accuracy) or "epoch" (the epoch's record, with tes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from torch import nn
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 class Callback(Protocol):
@@ -35,25 +40,43 @@ class LivePlot:
         self.draw()
 
     def draw(self) -> None:
-        for axes in (self.loss_axes, self.acc_axes):
-            axes.clear()
-            axes.set_xlabel("epoch")
-            axes.grid(alpha=0.3)
-        x = [r["epoch_progress"] for r in self.steps]
-        self.loss_axes.plot(x, [r["train_loss"] for r in self.steps], label="train (running)")
-        self.acc_axes.plot(x, [r["train_acc"] for r in self.steps], label="train (running)")
-        if self.epochs:
-            ex = [r["epoch"] for r in self.epochs]
-            self.loss_axes.plot(ex, [r["test_loss"] for r in self.epochs], "o-", label="test")
-            self.acc_axes.plot(ex, [r["test_top1"] for r in self.epochs], "o-", label="test top-1")
-        self.loss_axes.set_ylabel("cross-entropy loss")
-        self.acc_axes.set_ylabel("accuracy")
-        self.acc_axes.set_ylim(0, 1)
-        for axes in (self.loss_axes, self.acc_axes):
-            axes.legend(loc="best", fontsize="small")
+        draw_curves(self.loss_axes, self.acc_axes, self.steps, self.epochs)
         self.figure.tight_layout()
         if self.handle is not None:
             self.handle.update(self.figure)
+
+
+def draw_curves(loss_axes: Axes, acc_axes: Axes, steps: list[dict[str, Any]], epochs: list[dict[str, Any]]) -> None:
+    """Running training loss and accuracy (step records) with test figures after each epoch."""
+    for axes in (loss_axes, acc_axes):
+        axes.clear()
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+    x = [r["epoch_progress"] for r in steps]
+    loss_axes.plot(x, [r["train_loss"] for r in steps], label="train (running)")
+    acc_axes.plot(x, [r["train_acc"] for r in steps], label="train (running)")
+    if epochs:
+        ex = [r["epoch"] for r in epochs]
+        loss_axes.plot(ex, [r["test_loss"] for r in epochs], "o-", label="test")
+        acc_axes.plot(ex, [r["test_top1"] for r in epochs], "o-", label="test top-1")
+    loss_axes.set_ylabel("cross-entropy loss")
+    acc_axes.set_ylabel("accuracy")
+    acc_axes.set_ylim(0, 1)
+    for axes in (loss_axes, acc_axes):
+        axes.legend(loc="best", fontsize="small")
+
+
+def plot_run(run_dir: Path, title: str = "") -> Figure:
+    """A finished run's curves from its ``steps.json`` and ``history.json`` (for ``results/``)."""
+    import matplotlib.pyplot as plt
+
+    figure, (loss_axes, acc_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
+    steps = json.loads((run_dir / "steps.json").read_text())
+    epochs = json.loads((run_dir / "history.json").read_text())
+    draw_curves(loss_axes, acc_axes, steps, epochs)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
 
 
 class TensorBoardLog:

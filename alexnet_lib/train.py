@@ -14,7 +14,8 @@ random views on every rank) and DistributedDataParallel averages the gradients, 
 processes compute what one process would on the same global batch.
 
 A run folder (``outputs/runs/<dataset>`` unless ``checkpoint_dir`` says otherwise) gets
-``last.pt`` after every epoch and on Ctrl-C, ``history.json``/``.csv``, ``conv1.pt`` (conv1's
+``last.pt`` after every epoch and on Ctrl-C, ``history.json``/``.csv`` (per epoch), ``steps.json``
+(running train loss and accuracy every ``log_every`` steps), ``conv1.pt`` (conv1's
 filters after each epoch, for notebook 05), ``result.json`` and ``tensorboard/``.
 """
 
@@ -185,7 +186,8 @@ class Trainer:
 
         self.epoch, self.step, self.global_step = 0, 0, 0
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0}
-        self.history: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []  # one record per epoch
+        self.step_history: list[dict[str, Any]] = []  # one record per progress update
         self.train_seconds, self.images_seen = 0.0, 0
         self.evaluation: Evaluation | None = None
         self.stop_requested = False
@@ -372,6 +374,7 @@ class Trainer:
                 self.global_step,
                 {"train/loss": loss_total / seen, "train/accuracy": correct_total / seen, "train/lr": self.lr},
             )
+        self.step_history.append(record)
         for callback in self.callbacks:
             callback("step", record)
 
@@ -468,6 +471,7 @@ class Trainer:
             "rng": rng,
             "config": self.config.to_dict(),
             "history": self.history,
+            "step_history": self.step_history,
             "metrics": {"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5}
             if self.evaluation
             else {},
@@ -499,6 +503,7 @@ class Trainer:
         self.partial = dict(checkpoint["partial"])
         self.train_seconds, self.images_seen = checkpoint["train_seconds"], checkpoint["images_seen"]
         self.history = list(checkpoint["history"])
+        self.step_history = list(checkpoint.get("step_history", []))
         print(f"resumed from epoch {self.epoch}, step {self.step} of {self.steps_per_epoch}")
 
     def _record_conv1(self) -> None:
@@ -512,6 +517,7 @@ class Trainer:
 
     def _write_history(self) -> None:
         (self.run_dir / "history.json").write_text(json.dumps(self.history, indent=2) + "\n")
+        (self.run_dir / "steps.json").write_text(json.dumps(self.step_history) + "\n")
         with (self.run_dir / "history.csv").open("w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=list(self.history[0]))
             writer.writeheader()

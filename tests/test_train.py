@@ -13,6 +13,7 @@ import torch
 
 from alexnet_lib.checkpoint import load_checkpoint
 from alexnet_lib.config import TrainConfig
+from alexnet_lib.progress import plot_run
 from alexnet_lib.train import Trainer, TrainingDiverged, trained_checkpoint
 
 from .conftest import ROOT, run_command
@@ -104,6 +105,9 @@ def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_
     history = json.loads((run / "history.json").read_text())
     assert history[0]["epoch"] == 1 and 0 <= history[0]["test_top1"] <= 1
     assert (run / "history.csv").read_text().startswith("epoch,train_loss")
+    steps = json.loads((run / "steps.json").read_text())
+    assert [r["step"] for r in steps] == list(range(2, 17, 2))  # every log_every=2 steps of 16
+    assert plot_run(run).axes[1].get_ylabel() == "accuracy"
     conv1 = load_checkpoint(run / "conv1.pt")
     assert conv1["epochs"] == [0, 1] and conv1["weights"][0].shape == (96, 1, 11, 11)
     assert any((run / "tensorboard").glob("events.out.tfevents.*"))
