@@ -529,6 +529,7 @@ class Trainer:
             "variant": self.config.variant,
             "profile": self.config.profile,
             "device": env.device_name(self.device),
+            "device_type": self.device.type,
             "precision": str(self.dtype).replace("torch.", ""),
             "processes": self.world,
             "epochs": self.epoch,

@@ -18,6 +18,22 @@ from alexnet_lib.train import Trainer, TrainingDiverged, trained_checkpoint
 
 from .conftest import ROOT, run_command
 
+# A tiny run through the command line: the paper net at 67 px, one epoch, on the CPU.
+TINY_RUN = [
+    "--dataset",
+    "fashion-mnist",
+    "--image-size",
+    "67",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "32",
+    "--device",
+    "cpu",
+    "--no-histograms",
+]
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
 
 def tiny_config(tmp_path, **changes) -> TrainConfig:
     """The paper net at its smallest input, a few steps per epoch, everything else as in a real run."""
@@ -108,6 +124,16 @@ def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_
     steps = json.loads((run / "steps.json").read_text())
     assert [r["step"] for r in steps] == list(range(2, 17, 2))  # every log_every=2 steps of 16
     assert plot_run(run).axes[1].get_ylabel() == "accuracy"
+    filed = subprocess.run(
+        [sys.executable, "benchmarks/record_run.py", str(run), "--out", str(tmp_path / "results")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert filed.returncode == 0, filed.stderr
+    record = json.loads((tmp_path / "results" / "fashion-mnist-custom-cpu.json").read_text())
+    assert record["history"] == history and record["device_type"] == "cpu"
+    assert (tmp_path / "results" / "fashion-mnist-custom-cpu.png").stat().st_size > 10_000
     conv1 = load_checkpoint(run / "conv1.pt")
     assert conv1["epochs"] == [0, 1] and conv1["weights"][0].shape == (96, 1, 11, 11)
     assert any((run / "tensorboard").glob("events.out.tfevents.*"))
@@ -124,27 +150,8 @@ def test_nan_loss_stops_with_a_hint_to_lower_the_learning_rate(tmp_path, fashion
 def test_nan_loss_through_the_command_is_one_line(tmp_path):
     done = run_command(
         "train",
-        "--dataset",
-        "fashion-mnist",
-        "--image-size",
-        "67",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "32",
-        "--train-subset",
-        "128",
-        "--test-subset",
-        "64",
-        "--lr",
-        "1e12",
-        "--schedule",
-        "none",
-        "--log-every",
-        "1",
-        "--device",
-        "cpu",
-        "--no-histograms",
+        *TINY_RUN,
+        *["--train-subset", "128", "--test-subset", "64", "--lr", "1e12", "--schedule", "none", "--log-every", "1"],
         "--checkpoint-dir",
         str(tmp_path),
     )
@@ -161,37 +168,14 @@ def test_pil_pipeline_trains_too(tmp_path, fashion_small):
 
 def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     args = [
-        "--dataset",
-        "fashion-mnist",
-        "--image-size",
-        "67",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "32",
-        "--train-subset",
-        "128",
-        "--test-subset",
-        "64",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "0.01",
-        "--schedule",
-        "none",
-        "--dropout",
-        "0",
-        "--precision",
-        "fp32",
-        "--device",
-        "cpu",
-        "--no-histograms",
+        *TINY_RUN,
+        *["--train-subset", "128", "--test-subset", "64", "--optimizer", "sgd", "--lr", "0.01", "--schedule", "none"],
+        *["--dropout", "0", "--precision", "fp32"],
     ]
-    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run(
         [sys.executable, "-m", "alexnet_lib", "train", *args, "--checkpoint-dir", str(tmp_path / "one")],
         cwd=ROOT,
-        env=environment,
+        env=ONE_THREAD,
         capture_output=True,
         text=True,
         timeout=300,
@@ -213,7 +197,7 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
             str(tmp_path / "two"),
         ],
         cwd=ROOT,
-        env=environment,
+        env=ONE_THREAD,
         capture_output=True,
         text=True,
         timeout=300,
@@ -227,33 +211,12 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
 
 
 def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path):
-    args = [
-        "train",
-        "--dataset",
-        "fashion-mnist",
-        "--image-size",
-        "67",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "32",
-        "--train-subset",
-        "4096",
-        "--test-subset",
-        "64",
-        "--log-every",
-        "1",
-        "--device",
-        "cpu",
-        "--no-histograms",
-        "--checkpoint-dir",
-        str(tmp_path),
-    ]
-    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["train", *TINY_RUN, *["--train-subset", "4096", "--test-subset", "64", "--log-every", "1"]]
+    args += ["--checkpoint-dir", str(tmp_path)]
     process = subprocess.Popen(
         [sys.executable, "-m", "alexnet_lib", *args],
         cwd=ROOT,
-        env=environment,
+        env=ONE_THREAD,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
