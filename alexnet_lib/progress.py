@@ -53,12 +53,15 @@ def draw_curves(loss_axes: Axes, acc_axes: Axes, steps: list[dict[str, Any]], ep
         axes.set_xlabel("epoch")
         axes.grid(alpha=0.3)
     x = [r["epoch_progress"] for r in steps]
-    loss_axes.plot(x, [r["train_loss"] for r in steps], label="train (running)")
-    acc_axes.plot(x, [r["train_acc"] for r in steps], label="train (running)")
+    # Train figures are taken with dropout on and augmented views, so they sit below test ones.
+    loss_axes.plot(x, [r["recent_loss"] for r in steps], color="C0", alpha=0.35, label="train (recent steps)")
+    acc_axes.plot(x, [r["recent_acc"] for r in steps], color="C0", alpha=0.35, label="train (recent steps)")
+    loss_axes.plot(x, [r["train_loss"] for r in steps], color="C0", label="train (epoch so far)")
+    acc_axes.plot(x, [r["train_acc"] for r in steps], color="C0", label="train (epoch so far)")
     if epochs:
         ex = [r["epoch"] for r in epochs]
-        loss_axes.plot(ex, [r["test_loss"] for r in epochs], "o-", label="test")
-        acc_axes.plot(ex, [r["test_top1"] for r in epochs], "o-", label="test top-1")
+        loss_axes.plot(ex, [r["test_loss"] for r in epochs], "o-", color="C1", label="test")
+        acc_axes.plot(ex, [r["test_top1"] for r in epochs], "o-", color="C1", label="test top-1")
     loss_axes.set_ylabel("cross-entropy loss")
     acc_axes.set_ylabel("accuracy")
     acc_axes.set_ylim(0, 1)

@@ -365,6 +365,8 @@ class Trainer:
             "step": self.global_step,
             "train_loss": self.partial["loss_sum"] / self.partial["seen"],
             "train_acc": self.partial["correct"] / self.partial["seen"],
+            "recent_loss": loss_total / seen,  # the last log_every steps alone
+            "recent_acc": correct_total / seen,
             "lr": self.lr,
         }
         bar.update(self.step - bar.n)
@@ -372,7 +374,7 @@ class Trainer:
         if self.log:
             self.log.scalars(
                 self.global_step,
-                {"train/loss": loss_total / seen, "train/accuracy": correct_total / seen, "train/lr": self.lr},
+                {"train/loss": record["recent_loss"], "train/accuracy": record["recent_acc"], "train/lr": self.lr},
             )
         self.step_history.append(record)
         for callback in self.callbacks:

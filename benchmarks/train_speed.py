@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 10 GPU, 2 CPU)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="DataLoader workers, conventional path")
     parser.add_argument("--modes", default="course,course+compile,conventional")
+    parser.add_argument("--out", type=Path, help="JSON file to write (default: results/train_speed-<cpu|gpu>.json)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the device's bf16 rate, for the floor")
     args = parser.parse_args()
     device = pick_device(args.device)
@@ -140,8 +141,6 @@ def main() -> None:
     if args.peak_tflops:
         print(f"arithmetic floor at {args.peak_tflops:.0f} TFLOP/s: {args.peak_tflops * 1e12 / flops:,.0f} images/s")
 
-    results = ROOT / "results"
-    results.mkdir(exist_ok=True)
     record = {
         "benchmark": "train_speed",
         "device": name,
@@ -156,9 +155,10 @@ def main() -> None:
         "images_per_second": rows,
         "date": time.strftime("%Y-%m-%d"),
     }
-    out = results / f"train_speed-{'gpu' if gpu else 'cpu'}.json"
+    out = args.out or ROOT / "results" / f"train_speed-{'gpu' if gpu else 'cpu'}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
