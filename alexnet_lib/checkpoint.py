@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -26,12 +27,22 @@ VERSION = 1
 
 def save_checkpoint(path: Path | str, payload: dict[str, Any]) -> Path:
     """Write ``payload`` to ``path`` atomically: temporary file, fsync, rename."""
+    return write_atomically(path, lambda file: torch.save({"format": FORMAT, "version": VERSION, **payload}, file))
+
+
+def write_text_atomically(path: Path | str, text: str) -> Path:
+    """Write a run record (JSON, CSV) so that a crash leaves the old file or the new, never half of one."""
+    return write_atomically(path, lambda file: file.write(text.encode()))
+
+
+def write_atomically(path: Path | str, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            torch.save({"format": FORMAT, "version": VERSION, **payload}, file)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual mode

@@ -2,7 +2,7 @@
 
 Every check prints one line and returns True or False. It never raises: an untouched stub
 (``...`` or a function that returns None) gets a gentle "not done yet", so a notebook with
-open exercises still runs top to bottom in CI. The answers are tested in ``tests/test_checks.py``.
+open exercises still runs top to bottom in CI. The answers are tested in ``tests/test_checks_*.py``.
 """
 
 from __future__ import annotations

@@ -62,9 +62,10 @@ def _train(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("yaml") is not False}
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if args.resume:
-        saved = load_checkpoint(args.resume)["config"]
-        saved.update(overrides)
-        config = TrainConfig(**saved)
+        saved = load_checkpoint(args.resume).get("config")
+        if not isinstance(saved, dict):
+            raise CourseError(f"{args.resume} is not a training checkpoint; resume from a run's last.pt")
+        config = load_config(None, None, **{**saved, **overrides})  # unknown settings: a clear error
     else:
         profile = args.profile or (current_profile() if args.config else None)
         config = load_config(args.config, profile, **overrides)
@@ -120,7 +121,10 @@ def _add_data_parser(commands: argparse._SubParsersAction) -> None:
     imagenet.add_argument("val_dir", type=Path, metavar="VAL_DIR", help="the folder of validation images")
     imagenet.add_argument("labels", type=Path, metavar="LABELS", help="the ground-truth file")
     imagenet.add_argument(
-        "--synsets", type=Path, metavar="FILE", help="for numbered classes: line k names class k (e.g. n01440764)"
+        "--synsets",
+        type=Path,
+        metavar="FILE",
+        help="for numbered classes: line k is the wnid of ILSVRC2012_ID k (the devkit's meta.mat order)",
     )
     imagenet.set_defaults(
         run=lambda a: _report_moved(_folders().sort_imagenet_val(a.val_dir, a.labels, synsets=a.synsets))

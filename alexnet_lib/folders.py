@@ -166,8 +166,8 @@ def _name_numbered_classes(labels: dict[str, str], synsets: Path | str | None, l
     """Replace 1-based class numbers by the class names listed in ``synsets`` (line k = class k)."""
     if synsets is None:
         raise CourseError(
-            f"{labels_file} gives classes as numbers; pass the synset list (line k = class k, e.g. "
-            f"LOC_synset_mapping.txt or the devkit's order) so that the folders get class names like n01440764"
+            f"{labels_file} gives classes as numbers; pass --synsets, the wnids in the devkit's ILSVRC2012_ID "
+            f"order (meta.mat; not the sorted LOC_synset_mapping.txt), or use Kaggle's LOC_val_solution.csv"
         )
     if not Path(synsets).is_file():
         raise CourseError(f"{synsets}: no such synset list")

@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet statistics, [0, 1] pixel units
 IMAGENET_STD = (0.229, 0.224, 0.225)
 FOLDER_SOURCE_SIZE = 256  # §2: image folders (and ImageNet) are decoded at 256x256
-SMALLEST_INPUT = {"paper": 67, "paper-two-tower": 67, "torchvision": 63}  # below this pool5 has no pixel left
 
 
 # The model with its preprocessing ----------------------------------------------------------
@@ -193,8 +192,9 @@ def _fields(checkpoint: dict[str, Any], source: str) -> dict[str, Any]:
         problems.append(f"variant {variant!r} is not one of {', '.join(VARIANTS)}")
     if not all(isinstance(v, int) and v >= 1 for v in (num_classes, in_channels, image_size)):
         problems.append("num_classes, in_channels and image_size must be positive whole numbers")
-    elif variant in SMALLEST_INPUT and image_size < SMALLEST_INPUT[variant]:
-        problems.append(f"image_size {image_size} is below the {SMALLEST_INPUT[variant]} pixels a {variant} net needs")
+    elif variant in VARIANTS and image_size < VARIANTS[variant].smallest_input:
+        smallest = VARIANTS[variant].smallest_input
+        problems.append(f"image_size {image_size} is below the {smallest} pixels a {variant} net needs")
     if not isinstance(classes, (list, tuple)) or len(classes) != num_classes:
         count = len(classes) if isinstance(classes, (list, tuple)) else "no"
         problems.append(f"it names {count} classes but declares num_classes={num_classes}")

@@ -48,16 +48,17 @@ Init = Literal["kaiming", "paper", "torchvision"]
 
 @dataclass(frozen=True)
 class VariantInfo:
-    """What a variant is: its input size and a one-line description."""
+    """What a variant is: its input size, the smallest input it accepts, a one-line description."""
 
     input_size: int
+    smallest_input: int  # below this, pool5 has no pixel left
     description: str
 
 
 VARIANTS: dict[str, VariantInfo] = {
-    "paper": VariantInfo(227, "the 2012 paper's network on one device"),
-    "paper-two-tower": VariantInfo(227, "the 2012 paper's two-GPU layout, as grouped convolutions"),
-    "torchvision": VariantInfo(224, "torchvision's AlexNet (2014 'one weird trick' layout, no LRN)"),
+    "paper": VariantInfo(227, 67, "the 2012 paper's network on one device"),
+    "paper-two-tower": VariantInfo(227, 67, "the 2012 paper's two-GPU layout, as grouped convolutions"),
+    "torchvision": VariantInfo(224, 63, "torchvision's AlexNet (2014 'one weird trick' layout, no LRN)"),
 }
 
 
@@ -195,7 +196,10 @@ class AlexNet(nn.Sequential):
         self.register_load_state_dict_pre_hook(_rename_torchvision_keys)
 
     def __getitem__(self, index: int | slice | str) -> nn.Module:
-        """``model[:5]`` is a plain ``nn.Sequential`` of those stages (a slice has no variant of its own)."""
+        """``model[:5]`` is a plain ``nn.Sequential`` of those stages (a slice has no variant of its own);
+        ``model["conv1"]`` and ``model[0]`` are one stage."""
+        if isinstance(index, str):
+            return self._modules[index]
         if isinstance(index, slice):
             return nn.Sequential(OrderedDict(list(self._modules.items())[index]))
         return super().__getitem__(index)

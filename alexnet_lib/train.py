@@ -1,4 +1,4 @@
-"""Training AlexNet on any device, resumable to the bit (notebooks 03, 04; ``python -m alexnet_lib train``).
+"""Training AlexNet on any device, resumable to the bit on the device pipeline (notebooks 03, 04; CLI).
 
 One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), forward, cross-entropy, backward,
 SGD step. What makes it fast is kept out of the way of reading it:
@@ -22,6 +22,7 @@ filters after each epoch, for notebook 05), ``result.json`` and ``tensorboard/``
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -41,7 +42,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import env
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint, write_text_atomically
 from .config import TrainConfig, load_config
 from .datasets import Splits, dataset_folder, load_dataset
 from .errors import CourseError
@@ -212,7 +213,8 @@ class Trainer:
             return torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="max", factor=0.1, patience=c.plateau_patience
             )
-        if c.schedule == "onecycle":  # warm up for a quarter of the run (at least 2 steps), then anneal
+        if c.schedule == "onecycle":  # warm up for a quarter of the run (at least 2 steps), then anneal;
+            # like Smith's one-cycle policy it moves momentum (Adam's beta1) 0.95 -> 0.85 -> 0.95
             pct_start = max(0.25, 2 / total) if total > 2 else 0.5
             return torch.optim.lr_scheduler.OneCycleLR(
                 self.optimizer, max_lr=c.lr, total_steps=max(total, 2), pct_start=pct_start
@@ -484,11 +486,24 @@ class Trainer:
 
     def load_state(self, checkpoint: dict[str, Any]) -> None:
         """Continue from ``checkpoint``: weights, optimiser, schedule, RNGs and position in the epoch."""
+        needed = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "partial", "history", "config")
+        missing = [key for key in needed if key not in checkpoint]
+        if missing:
+            raise CourseError(f"--resume: not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
         if checkpoint.get("variant") != self.config.variant or checkpoint.get("num_classes") != len(self.data.classes):
             raise CourseError(
                 f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
                 f"{checkpoint.get('num_classes')} classes, this run a {self.config.variant} net for "
                 f"{len(self.data.classes)}"
+            )
+        done, planned, schedule = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.schedule
+        fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs, cannot stretch
+        if done >= self.config.epochs and not fixed_length:
+            raise CourseError(f"--resume: that run has finished its {done} epochs; pass --epochs N (above {done})")
+        if done >= self.config.epochs or (fixed_length and planned != self.config.epochs):
+            raise CourseError(
+                f"--resume: the {schedule} schedule was laid out for {planned} epochs and cannot stretch to "
+                f"{self.config.epochs}; start a new run with --epochs N to train longer"
             )
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
@@ -518,12 +533,13 @@ class Trainer:
         save_checkpoint(path, {"epochs": epochs, "weights": weights, "variant": self.config.variant})
 
     def _write_history(self) -> None:
-        (self.run_dir / "history.json").write_text(json.dumps(self.history, indent=2) + "\n")
-        (self.run_dir / "steps.json").write_text(json.dumps(self.step_history) + "\n")
-        with (self.run_dir / "history.csv").open("w", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=list(self.history[0]))
-            writer.writeheader()
-            writer.writerows(self.history)
+        write_text_atomically(self.run_dir / "history.json", json.dumps(self.history, indent=2) + "\n")
+        write_text_atomically(self.run_dir / "steps.json", json.dumps(self.step_history) + "\n")
+        table = io.StringIO(newline="")
+        writer = csv.DictWriter(table, fieldnames=list(self.history[0]))
+        writer.writeheader()
+        writer.writerows(self.history)
+        write_text_atomically(self.run_dir / "history.csv", table.getvalue())
 
     def _write_result(self, result: RunResult) -> None:
         summary = {
@@ -542,7 +558,7 @@ class Trainer:
             "images_per_second": round(result.images_per_second, 1),
             "config": asdict(self.config),
         }
-        (self.run_dir / "result.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_text_atomically(self.run_dir / "result.json", json.dumps(summary, indent=2) + "\n")
 
 
 def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> RunResult:

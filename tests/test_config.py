@@ -33,6 +33,17 @@ def test_overrides_beat_the_profile_which_beats_the_top_level(tmp_path):
         ("variant: vgg\n", "variant must be one of"),
         ("- a\n", "must hold a mapping"),
         ("a: [\n", "not valid YAML"),
+        ("lr: abc\n", "lr must be a number; got 'abc'"),
+        ("epochs: 2.5\n", "epochs must be a whole number"),
+        ("flip: 1\n", "flip must be true or false"),
+        ("dropout: 1.5\n", r"dropout must be in \[0, 1\)"),
+        ("label_smoothing: 2\n", "label_smoothing must be in"),
+        ("momentum: -1\n", "momentum must not be negative"),
+        ("workers: -1\n", "workers must not be negative"),
+        ("in_channels: 0\n", "in_channels must be at least 1"),
+        ("image_size: 32\n", "image_size must be at least 67 for a paper net"),
+        ("variant: torchvision\nimage_size: 62\n", "at least 63 for a torchvision net"),
+        ("profiles: [quick]\n", "profiles must map quick and full"),
     ],
 )
 def test_bad_configs_say_what_is_wrong(tmp_path, text, message):

@@ -99,7 +99,7 @@ def test_imagenet_val_with_the_devkits_numbered_classes_needs_the_synset_list(tm
     val = flat_imagenet_val(tmp_path / "val")
     (tmp_path / "ground_truth.txt").write_text("2\n1\n2\n2\n1\n1\n")  # 1-based class numbers, file order
     (tmp_path / "synsets.txt").write_text(f"{WNIDS[0]} goldfinch\n{WNIDS[1]} salamander\n")
-    with pytest.raises(CourseError, match="gives classes as numbers; pass the synset list"):
+    with pytest.raises(CourseError, match="gives classes as numbers; pass --synsets"):
         sort_imagenet_val(val, tmp_path / "ground_truth.txt")
     args = ["data", "sort-imagenet-val", str(val), str(tmp_path / "ground_truth.txt")]
     assert main([*args, "--synsets", str(tmp_path / "synsets.txt")]) == 0

@@ -29,6 +29,7 @@ from alexnet_lib.inference import (
     ranked,
     uploaded_files,
 )
+from alexnet_lib.model import VARIANTS
 from alexnet_lib.transforms import PAPER_CROP, to_pil
 
 from .conftest import ROOT
@@ -347,9 +348,11 @@ def test_checkpoint_fields_are_checked():
 
 
 def test_smallest_inputs_are_right():
-    for variant, side in inf.SMALLEST_INPUT.items():
+    for variant, info in VARIANTS.items():
+        side = info.smallest_input
         model = alexnet(variant, num_classes=2).eval()
         with torch.no_grad():
             model(torch.zeros(1, 3, side, side))
             with pytest.raises(RuntimeError):
                 model(torch.zeros(1, 3, side - 1, side - 1))
+        assert model["conv1"] is model[0]

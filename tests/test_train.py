@@ -13,6 +13,7 @@ import torch
 
 from alexnet_lib.checkpoint import load_checkpoint
 from alexnet_lib.config import TrainConfig
+from alexnet_lib.errors import CourseError
 from alexnet_lib.progress import plot_run
 from alexnet_lib.train import Trainer, TrainingDiverged, trained_checkpoint
 
@@ -145,6 +146,27 @@ def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_
 def test_nan_loss_stops_with_a_hint_to_lower_the_learning_rate(tmp_path, fashion_small):
     with pytest.raises(TrainingDiverged, match=r"lower|--lr"):
         Trainer(tiny_config(tmp_path, lr=1e12, schedule="none", epochs=1), data=fashion_small).fit()
+
+
+def test_resume_refuses_what_it_cannot_continue(tmp_path, fashion_small):
+    finished = Trainer(tiny_config(tmp_path, epochs=1), data=fashion_small).fit().checkpoint
+    refusals = [
+        ({"epochs": 1, "schedule": "none"}, "finished its 1 epochs; pass --epochs N"),
+        ({"epochs": 3}, "onecycle schedule was laid out for 1 epochs and cannot stretch to 3"),
+        ({"epochs": 1}, "cannot stretch"),
+    ]
+    for changes, message in refusals:
+        config = tiny_config(tmp_path / "again", resume=str(finished), **changes)
+        with pytest.raises(CourseError, match=message):
+            Trainer(config, data=fashion_small)
+    not_a_run = tiny_config(tmp_path / "again", resume=str(finished.parent / "conv1.pt"))
+    with pytest.raises(CourseError, match="not a training checkpoint"):
+        Trainer(not_a_run, data=fashion_small)
+    done = run_command("train", "--resume", str(finished.parent / "conv1.pt"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: {finished.parent / 'conv1.pt'} is not a training checkpoint; resume from a run's last.pt"
+    ]
 
 
 def test_nan_loss_through_the_command_is_one_line(tmp_path):
