@@ -2,9 +2,9 @@
 
 The paper's recipe (§5) is the default: SGD with momentum 0.9, weight decay 5e-4, batch 128,
 lr 0.01 divided by 10 when validation accuracy stops improving (here the test accuracy
-stands in for a validation set, a shortcut that lets the test set steer training). The deviations that make
-short runs work (OneCycle or cosine schedules, label smoothing, Adam) are opt-in, and the
-shipped configs name the ones they use. A YAML file may hold ``profiles: {quick: ..., full: ...}``
+stands in for a validation set, a shortcut that lets the test set steer training). The
+deviations that make short runs work (OneCycle or cosine schedules, label smoothing, Adam)
+are opt-in, and the shipped configs name the ones they use. A YAML file may hold ``profiles: {quick: ..., full: ...}``
 whose keys override the top level for that profile.
 """
 
