@@ -496,15 +496,15 @@ class Trainer:
                 f"{checkpoint.get('num_classes')} classes, this run a {self.config.variant} net for "
                 f"{len(self.data.classes)}"
             )
-        done, planned, schedule = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.schedule
-        fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs, cannot stretch
-        if done >= self.config.epochs and not fixed_length:
-            raise CourseError(f"--resume: that run has finished its {done} epochs; pass --epochs N (above {done})")
-        if done >= self.config.epochs or (fixed_length and planned != self.config.epochs):
+        done, planned, wanted = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.epochs
+        fixed_length = self.config.schedule in ("onecycle", "cosine")  # laid out for the planned epochs
+        if fixed_length and (done >= wanted or planned != wanted):
             raise CourseError(
-                f"--resume: the {schedule} schedule was laid out for {planned} epochs and cannot stretch to "
-                f"{self.config.epochs}; start a new run with --epochs N to train longer"
+                f"--resume: the {self.config.schedule} schedule was laid out for {planned} epochs and cannot "
+                f"stretch to {wanted}; start a new run with --epochs N to train longer"
             )
+        if done >= wanted:
+            raise CourseError(f"--resume: that run has finished its {done} epochs; pass --epochs N (above {done})")
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         if self.scheduler is not None and checkpoint["scheduler"] is not None:
