@@ -7,8 +7,8 @@ Batches are then index lookups, and resizing and augmentation run batched on the
 
 A prepared dataset is a folder in the data directory holding ``train.pt`` and ``test.pt``
 (plain tensors, loaded with ``weights_only=True``) and ``meta.json`` (classes, counts,
-source, and the statistics below). ``fetch.py`` makes that folder from a local copy or a
-download.
+source, and the statistics below). This module alone writes and reads that folder;
+``fetch.py`` fills it from a local copy or a download, and its ``load_dataset`` reads it.
 """
 
 from __future__ import annotations
@@ -201,40 +201,16 @@ def read_split(folder: Path, split: str) -> ImageSet:
         ) from None
 
 
-def load_dataset(
-    name: str,
-    data_dir: Path | None = None,
-    *,
-    train_subset: int | None = None,
-    test_subset: int | None = None,
-    seed: int = 0,
-    fetch_missing: bool = True,
+def read_dataset(
+    folder: Path, *, train_subset: int | None = None, test_subset: int | None = None, seed: int = 0
 ) -> Splits:
-    """The train and test splits of ``name`` (``fashion-mnist``, ``cifar10`` or a prepared name).
-
-    A dataset that is not prepared yet is fetched first (a local copy, else a download);
-    ``train_subset``/``test_subset`` keep that many randomly chosen images.
-    """
-    folder = dataset_folder(name, data_dir)
-    if not is_prepared(folder):
-        if (folder / "train").is_dir():
-            raise CourseError(
-                f"{folder} is an image-folder dataset; load it with "
-                f"alexnet_lib.folders.load_image_folder({str(folder)!r}, size=...)"
-            )
-        if not fetch_missing:
-            raise CourseError(
-                f"{name} is not prepared in {folder.parent}; run `python -m alexnet_lib data fetch {name}`"
-            )
-        from .fetch import fetch  # fetch imports this module
-
-        fetch(name, data_dir=data_dir)
+    """The prepared dataset in ``folder``; ``train_subset``/``test_subset`` keep that many randomly chosen images."""
     meta = read_meta(folder)
     stats = Stats(
         **{k: tuple(map(tuple, v)) if k == "pca_eigenvectors" else tuple(v) for k, v in meta["stats"].items()}
     )
     return Splits(
-        name,
+        folder.name,
         read_split(folder, "train").subset(train_subset, seed),
         read_split(folder, "test").subset(test_subset, seed),
         stats,

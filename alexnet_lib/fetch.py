@@ -1,5 +1,6 @@
-"""Getting a dataset into the data directory: prepared, a local copy, or a download (notebook 02).
+"""Getting a dataset: into the data directory, prepared, then into memory (notebook 02).
 
+``load_dataset(name)`` reads a prepared dataset, fetching it first when it is missing.
 ``fetch(name)`` tries, in order:
 
 1. the prepared folder ``<data dir>/<name>`` (nothing to do);
@@ -39,13 +40,16 @@ from . import env
 from .datasets import (
     KNOWN_DATASETS,
     KnownDataset,
+    Splits,
     compute_stats,
     dataset_folder,
     is_prepared,
+    read_dataset,
     write_meta,
     write_split,
 )
 from .errors import CourseError
+from .images import IMAGE_SUFFIXES, class_names, find_image_folder_root, list_images
 
 # Published checksums. Fashion-MNIST's are of the decompressed IDX files, so a copy that was
 # gzipped again (Debian's is) still checks; CIFAR-10's archive is torchvision's; the JPEG
@@ -67,7 +71,6 @@ LOCAL_NAMES = {
     "fashion-mnist": ("fashion-mnist", "FashionMNIST/raw"),
     "cifar10": ("cifar-10-python.tar.gz", "cifar-10-batches-py", "cifar10-jpg.tar.gz", "cifar10"),
 }
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 
 
 def known_places() -> list[Path]:
@@ -137,6 +140,35 @@ def fetch(name: str, source: Path | str | None = None, data_dir: Path | None = N
         except Exception as error:  # offline: URLError, socket errors, torchvision's RuntimeError
             reason = f"download failed ({_one_line(error)})"
     raise CourseError(f"no copy of {name} found. Looked in: {'; '.join(looked)}; {reason}. Fix: {fix_command(name)}")
+
+
+def load_dataset(
+    name: str,
+    data_dir: Path | None = None,
+    *,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+    fetch_missing: bool = True,
+) -> Splits:
+    """The train and test splits of ``name`` (``fashion-mnist``, ``cifar10`` or a prepared name).
+
+    A dataset that is not prepared yet is fetched first (a local copy, else a download);
+    ``train_subset``/``test_subset`` keep that many randomly chosen images.
+    """
+    folder = dataset_folder(name, data_dir)
+    if not is_prepared(folder):
+        if (folder / "train").is_dir():
+            raise CourseError(
+                f"{folder} is an image-folder dataset; load it with "
+                f"alexnet_lib.folders.load_image_folder({str(folder)!r}, size=...)"
+            )
+        if not fetch_missing:
+            raise CourseError(
+                f"{name} is not prepared in {folder.parent}; run `python -m alexnet_lib data fetch {name}`"
+            )
+        fetch(name, data_dir=data_dir)
+    return read_dataset(folder, train_subset=train_subset, test_subset=test_subset, seed=seed)
 
 
 def _one_line(error: BaseException, limit: int = 200) -> str:
@@ -365,49 +397,6 @@ def _read_cifar10(source: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
         splits[split] = (images[order], labels[order])
     return splits
-
-
-def class_names(split_dir: Path) -> list[str]:
-    """The class folders of ``split_dir``, sorted (hidden ones, like .ipynb_checkpoints, left out)."""
-    return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def find_image_folder_root(source: Path) -> dict[str, Path]:
-    """The ``train`` and ``test`` (or ``val``) folders of an image-folder tree at or just under ``source``.
-
-    When both ``test/`` and ``val/`` exist, the one with the same classes as ``train/`` is taken:
-    TinyImageNet's ``test/`` holds unlabelled images, its ``val/`` the labelled ones.
-    """
-    candidates = [source, *sorted(p for p in source.iterdir() if p.is_dir())] if source.is_dir() else []
-    for root in candidates:
-        tests = [root / n for n in ("test", "val") if (root / n).is_dir()]
-        if (root / "train").is_dir() and tests:
-            train_classes = class_names(root / "train")
-            test = next((t for t in tests if class_names(t) == train_classes), tests[0])
-            return {"train": root / "train", "test": test}
-    raise CourseError(f"{source} is not an image-folder tree: expected train/<class>/* and test/<class>/* (or val/)")
-
-
-def list_images(split_dir: Path) -> tuple[list[Path], list[int], list[str]]:
-    """Image files under ``split_dir/<class>/`` (at any depth), their class indices, and the class names.
-
-    Class indices follow the sorted folder names, as in torchvision's ``ImageFolder``; files
-    without an image suffix and hidden files are skipped.
-    """
-    classes = class_names(split_dir)
-    paths: list[Path] = []
-    labels: list[int] = []
-    for label, name in enumerate(classes):
-        found = sorted(
-            p
-            for p in (split_dir / name).rglob("*")
-            if p.suffix.lower() in IMAGE_SUFFIXES
-            and p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(split_dir).parts)
-        )
-        paths += found
-        labels += [label] * len(found)
-    return paths, labels, classes
 
 
 def _decode_folder(split_dir: Path, known: KnownDataset) -> tuple[torch.Tensor, torch.Tensor]:

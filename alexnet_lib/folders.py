@@ -24,8 +24,17 @@ from torchvision.datasets import ImageFolder
 
 from .datasets import ImageSet, Splits, compute_stats
 from .errors import CourseError
-from .fetch import IMAGE_SUFFIXES, class_names, find_image_folder_root, list_images
-from .images import ImageError, open_image, square, to_mode
+from .images import (
+    IMAGE_SUFFIXES,
+    ImageError,
+    class_names,
+    find_image_folder_root,
+    list_image_files,
+    list_images,
+    open_image,
+    square,
+    to_mode,
+)
 from .transforms import pil_transform
 
 
@@ -144,7 +153,7 @@ def sort_imagenet_val(val_dir: Path | str, labels_file: Path | str, synsets: Pat
         raise CourseError(f"{val_dir} is not a folder")
     if not labels_file.is_file():
         raise CourseError(f"{labels_file}: no such labels file")
-    files = sorted(p.name for p in val_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = [p.name for p in list_image_files(val_dir, recursive=False)]
     if not files:
         return 0  # already sorted
     lines = [line.strip() for line in labels_file.read_text().splitlines() if line.strip()]
@@ -196,7 +205,7 @@ def _read_labels(path: Path, delimiter: str) -> dict[str, str]:
 
 
 def _sort_into_classes(source: Path, target: Path, labels: dict[str, str], *, remove_source: bool) -> int:
-    files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = list_image_files(source, recursive=False)
     missing = [p.name for p in files if p.name not in labels]
     if missing:
         raise CourseError(f"no label for {len(missing)} images, e.g. {missing[0]}; nothing was moved")

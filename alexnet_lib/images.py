@@ -1,4 +1,11 @@
-"""Reading any image file safely, as 8-bit RGB or grey (notebook 06, ``predict``, image folders).
+"""Image files on disk: which files they are, and reading any one safely as 8-bit RGB or grey.
+
+Listing: ``list_image_files`` is the one rule for what counts as an image file (an image
+suffix, nothing hidden: no ``.name`` file or folder, such as ``.ipynb_checkpoints``), used by
+``predict``, ``data fetch``, ``data info`` and the image folders; ``list_images`` adds the
+class of each, from ``<split>/<class>/`` folders.
+
+Reading (notebook 06, ``predict``, image folders):
 
 1. Open the file safely. A file that is missing, empty, not an image, truncated, or larger
    than the pixel limit becomes one ``ImageError`` line. The limit (``PIL.Image.MAX_IMAGE_PIXELS``,
@@ -23,7 +30,8 @@ import torch
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import CourseError
-from .fetch import IMAGE_SUFFIXES
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 
 
 class ImageError(CourseError):
@@ -171,6 +179,22 @@ def preview(path: Path | str, size: int = 256) -> Image.Image:
     return image
 
 
+# Image files on disk --------------------------------------------------------------------
+
+
+def _visible_files(folder: Path, *, recursive: bool = True) -> list[Path]:
+    """The files under ``folder`` (at any depth, or only its own), sorted; hidden files and folders left out."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        p for p in found if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def list_image_files(folder: Path | str, *, recursive: bool = True) -> list[Path]:
+    """The image files under ``folder`` (at any depth, or only its own), sorted; hidden ones left out."""
+    return [p for p in _visible_files(Path(folder), recursive=recursive) if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
 def image_files(folder: Path | str) -> list[Path]:
     """The image files under ``folder`` (any depth, sorted); a missing or imageless folder is an error."""
     folder = Path(folder)
@@ -178,9 +202,46 @@ def image_files(folder: Path | str) -> list[Path]:
         raise CourseError(f"{folder}: no such folder")
     if not folder.is_dir():
         raise CourseError(f"{folder} is a file, not a folder (use --image for one file)")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    images = list_image_files(folder)
     if not images:
+        files = _visible_files(folder)
         others = f"; {len(files)} other files were skipped" if files else ""
         raise CourseError(f"{folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}){others}")
     return images
+
+
+def class_names(split_dir: Path) -> list[str]:
+    """The class folders of ``split_dir``, sorted (hidden ones, like .ipynb_checkpoints, left out)."""
+    return sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def find_image_folder_root(source: Path) -> dict[str, Path]:
+    """The ``train`` and ``test`` (or ``val``) folders of an image-folder tree at or just under ``source``.
+
+    When both ``test/`` and ``val/`` exist, the one with the same classes as ``train/`` is taken:
+    TinyImageNet's ``test/`` holds unlabelled images, its ``val/`` the labelled ones.
+    """
+    candidates = [source, *sorted(p for p in source.iterdir() if p.is_dir())] if source.is_dir() else []
+    for root in candidates:
+        tests = [root / n for n in ("test", "val") if (root / n).is_dir()]
+        if (root / "train").is_dir() and tests:
+            train_classes = class_names(root / "train")
+            test = next((t for t in tests if class_names(t) == train_classes), tests[0])
+            return {"train": root / "train", "test": test}
+    raise CourseError(f"{source} is not an image-folder tree: expected train/<class>/* and test/<class>/* (or val/)")
+
+
+def list_images(split_dir: Path) -> tuple[list[Path], list[int], list[str]]:
+    """Image files under ``split_dir/<class>/`` (at any depth), their class indices, and the class names.
+
+    Class indices follow the sorted folder names, as in torchvision's ``ImageFolder``; files
+    without an image suffix and hidden files are skipped.
+    """
+    classes = class_names(split_dir)
+    paths: list[Path] = []
+    labels: list[int] = []
+    for label, name in enumerate(classes):
+        found = list_image_files(split_dir / name)
+        paths += found
+        labels += [label] * len(found)
+    return paths, labels, classes

@@ -44,9 +44,10 @@ from tqdm.auto import tqdm
 from . import env
 from .checkpoint import load_checkpoint, save_checkpoint, write_text_atomically
 from .config import TrainConfig, load_config
-from .datasets import Splits, dataset_folder, load_dataset
+from .datasets import Splits, dataset_folder
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
+from .fetch import load_dataset
 from .model import alexnet
 from .progress import Callback, TensorBoardLog
 from .transforms import BatchTransform, PILDataset, pil_transform

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from alexnet_lib.datasets import load_dataset
 from alexnet_lib.env import device_name, pick_device
+from alexnet_lib.fetch import load_dataset
 from alexnet_lib.transforms import BatchTransform, batched_throughput, pil_throughput, pil_transform
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 
 from alexnet_lib import alexnet
-from alexnet_lib.datasets import load_dataset
 from alexnet_lib.env import autocast, device_name, pick_device, resolve_precision
+from alexnet_lib.fetch import load_dataset
 from alexnet_lib.summary import total_flops
 from alexnet_lib.transforms import BatchTransform, PILDataset, pil_transform
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet_lib.datasets import load_dataset
+from alexnet_lib.fetch import load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,10 +15,10 @@ from alexnet_lib.datasets import (
     compute_stats,
     dataset_folder,
     is_prepared,
-    load_dataset,
 )
 from alexnet_lib.env import data_dir
 from alexnet_lib.errors import CourseError
+from alexnet_lib.fetch import load_dataset
 
 from .data_fixtures import write_cifar_batches, write_image_tree
 

@@ -17,9 +17,9 @@ from PIL import Image
 
 from alexnet_lib import fetch as fetch_module
 from alexnet_lib.cli import main
-from alexnet_lib.datasets import CIFAR10_CLASSES, compute_stats, is_prepared, load_dataset, read_meta
+from alexnet_lib.datasets import CIFAR10_CLASSES, compute_stats, is_prepared, read_meta
 from alexnet_lib.errors import CourseError
-from alexnet_lib.fetch import CHECKSUMS, fetch
+from alexnet_lib.fetch import CHECKSUMS, fetch, load_dataset
 
 from .data_fixtures import (
     ROOT,

@@ -9,7 +9,7 @@ from PIL import Image
 
 from alexnet_lib.cli import main
 from alexnet_lib.errors import CourseError
-from alexnet_lib.fetch import fetch, find_image_folder_root
+from alexnet_lib.fetch import fetch
 from alexnet_lib.folders import (
     arrange_tinyimagenet_val,
     image_folder_loader,
@@ -17,6 +17,7 @@ from alexnet_lib.folders import (
     read_image,
     sort_imagenet_val,
 )
+from alexnet_lib.images import find_image_folder_root
 from alexnet_lib.transforms import BatchTransform
 
 from .data_fixtures import write_image_tree

@@ -17,9 +17,9 @@ from PIL import Image, ImageCms
 
 from alexnet_lib import alexnet
 from alexnet_lib import inference as inf
-from alexnet_lib.datasets import load_dataset
 from alexnet_lib.errors import CourseError
 from alexnet_lib.evaluate import evaluate
+from alexnet_lib.fetch import load_dataset
 from alexnet_lib.images import ImageError, image_files, open_image, square, to_mode
 from alexnet_lib.inference import (
     Predictor,

@@ -7,8 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from alexnet_lib.datasets import ImageSet, Stats, compute_stats, dataset_folder, is_prepared, load_dataset
+from alexnet_lib.datasets import ImageSet, Stats, compute_stats, dataset_folder, is_prepared
 from alexnet_lib.errors import CourseError
+from alexnet_lib.fetch import load_dataset
 from alexnet_lib.transforms import (
     PAPER_CROP,
     BatchTransform,
