@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from alexnet_lib.checks import check_channel_stats, check_crop_side, check_horizontal_flip, check_pca_shift
+from alexnet_lib.lessons.data import check_channel_stats, check_crop_side, check_horizontal_flip, check_pca_shift
 
 
 def verdicts(capsys) -> list[str]:

@@ -3,8 +3,8 @@
 import torch
 
 from alexnet_lib import alexnet
-from alexnet_lib.checks import check_conv3_hook, check_nearest, check_vertical_edge_filter
 from alexnet_lib.features import capture_activations, conv1_edge_responses, edge_image
+from alexnet_lib.lessons.filters_and_features import check_conv3_hook, check_nearest, check_vertical_edge_filter
 
 
 def test_vertical_edge_filter(capsys):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from alexnet_lib.checks import check_confident_accuracy, check_flatten_on_white, check_ten_crop_corners
+from alexnet_lib.lessons.inference import check_confident_accuracy, check_flatten_on_white, check_ten_crop_corners
 
 
 def flatten_on_white(rgba):
