@@ -20,7 +20,7 @@ from torch import nn
 from .errors import CourseError
 from .features import channel_scores, stage_outputs
 from .transforms import BatchTransform
-from .visualize import _imshow, denormalize, stage_label
+from .visualize import denormalize, imshow, stage_label
 
 # The maps after each convolution's ReLU: what the next layer sees.
 LAYERS = ("relu1", "relu2", "relu3", "relu4", "relu5")
@@ -105,14 +105,14 @@ class ActivationExplorer:
         figure = plt.figure(figsize=(max(9.0, 1.15 * len(indices)), 5.0))
         upper, lower = figure.subfigures(2, 1, height_ratios=[1.35, 1])
         axes = upper.subplots(1, 3)
-        _imshow(axes[0], seen, f"image {index}: {self.classes[int(self.labels[index])]}", fontsize=10)
+        imshow(axes[0], seen, f"image {index}: {self.classes[int(self.labels[index])]}", fontsize=10)
         shown = axes[1].imshow(activation.numpy(), cmap="magma", vmin=0, interpolation="nearest")
         axes[1].set_title(f"{label}, channel {channel}\n{activation.shape[0]}x{activation.shape[1]} map", fontsize=10)
         axes[1].set_xticks([])
         axes[1].set_yticks([])
         upper.colorbar(shown, ax=axes[1], fraction=0.046)
         overlay = torch.nn.functional.interpolate(activation[None, None], size=seen.shape[-2:], mode="bilinear")[0, 0]
-        _imshow(axes[2], seen, "where it fires", fontsize=10)
+        imshow(axes[2], seen, "where it fires", fontsize=10)
         axes[2].imshow(overlay.numpy(), cmap="magma", alpha=0.55, vmin=0)
         lower.suptitle(
             f"the {len(indices)} images of {len(self.images)} that excite channel {channel} most", fontsize=10
@@ -120,7 +120,7 @@ class ActivationExplorer:
         for axis, image_index, value in zip(
             lower.subplots(1, len(indices)), indices.tolist(), values.tolist(), strict=True
         ):
-            _imshow(axis, self.images[image_index], f"{self.classes[int(self.labels[image_index])]}\n{value:.2f}")
+            imshow(axis, self.images[image_index], f"{self.classes[int(self.labels[image_index])]}\n{value:.2f}")
         return figure
 
     def show(

@@ -28,8 +28,8 @@ from alexnet_lib.features import (
     saliency,
     stage_outputs,
 )
+from alexnet_lib.lessons.filters_and_features import filter_mosaic, plot_filter_epochs, plot_towers
 from alexnet_lib.transforms import BatchTransform
-from alexnet_lib.visualize import filter_mosaic, plot_filter_epochs, plot_towers
 
 SIZE = 67  # the smallest input the paper net takes: fast tests
 
