@@ -22,9 +22,6 @@ pixel. We follow the code.
 
 from __future__ import annotations
 
-import itertools
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -275,84 +272,3 @@ def pil_transform(
         mean, std = mean * channels, std * channels
     steps.append(T.Normalize(mean, std))
     return T.Compose(steps)
-
-
-# Timing the two paths (notebook 02 and benchmarks/data_pipeline.py) -----------------------
-
-
-def _synchronize(device: torch.device) -> None:
-    """Wait for queued GPU work, so that a timer measures the work and not its launch."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def batched_throughput(
-    data: ImageSet, transform: BatchTransform, *, batch_size: int = 128, batches: int = 10, warmup: int = 2
-) -> float:
-    """Images/s of the batched path: random batches of ``data`` (on its own device) through ``transform``.
-
-    Each batch is an index lookup into the uint8 tensor, then crops, flips, colour noise,
-    normalisation and resizing in a few tensor operations, as the trainer does every step.
-    """
-    device = data.images.device
-    generator = torch.Generator(device).manual_seed(0)
-
-    def one_batch() -> torch.Tensor:
-        index = torch.randint(len(data), (batch_size,), device=device, generator=generator)
-        return transform(data.images[index], generator=generator)
-
-    for _ in range(warmup):
-        one_batch()
-    _synchronize(device)
-    started = time.perf_counter()
-    for _ in range(batches):
-        one_batch()
-    _synchronize(device)
-    return batches * batch_size / (time.perf_counter() - started)
-
-
-def pil_throughput(
-    data: ImageSet,
-    transform: T.Compose,
-    *,
-    batch_size: int = 128,
-    batches: int = 10,
-    warmup: int = 2,
-    workers: int = 0,
-    device: torch.device | str = "cpu",
-) -> float:
-    """Images/s of the conventional path: one PIL image at a time in ``workers`` DataLoader processes.
-
-    Batches are moved to ``device`` as a training loop would. The warm-up batches absorb the
-    workers' start-up; the batches they prefetch meanwhile favour this path slightly in short runs.
-    """
-    device = torch.device(device)
-    if len(data) < batch_size:
-        raise CourseError(f"timing batches of {batch_size} needs at least {batch_size} images, got {len(data)}")
-    loader = torch.utils.data.DataLoader(
-        PILDataset(data.to("cpu"), transform),
-        batch_size=batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0,
-        generator=torch.Generator().manual_seed(0),
-    )
-
-    def endless() -> Iterator[torch.Tensor]:
-        for _ in itertools.count():
-            for images, _labels in loader:
-                yield images.to(device, non_blocking=True)
-
-    stream = endless()
-    for _ in range(warmup):
-        next(stream)
-    _synchronize(device)
-    started = time.perf_counter()
-    for _ in range(batches):
-        next(stream)
-    _synchronize(device)
-    return batches * batch_size / (time.perf_counter() - started)

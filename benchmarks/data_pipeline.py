@@ -20,16 +20,15 @@ images/s per path and the ratio batched / PIL; results go to ``results/data_pipe
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import time
 from pathlib import Path
 
 import torch
 
 from alexnet_lib.env import device_name, pick_device
 from alexnet_lib.fetch import load_dataset
-from alexnet_lib.transforms import BatchTransform, batched_throughput, pil_throughput, pil_transform
+from alexnet_lib.timing import batched_throughput, pil_throughput, write_record
+from alexnet_lib.transforms import BatchTransform, pil_transform
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("fashion-mnist", "cifar10")
@@ -86,8 +85,7 @@ def main() -> None:
     for name, rates in rows.items():
         print(f"{name:<15}{rates['batched']:>15,.0f}{rates['pil']:>12,.0f}{rates['batched'] / rates['pil']:>14.1f}x")
 
-    record = {
-        "benchmark": "data_pipeline",
+    fields = {
         "device": machine,
         "host": host,
         "torch": torch.__version__,
@@ -98,12 +96,8 @@ def main() -> None:
         "workers": args.workers,
         "images_per_second": rows,
         "ratio": {name: rates["batched"] / rates["pil"] for name, rates in rows.items()},
-        "date": time.strftime("%Y-%m-%d"),
     }
-    out = args.out or ROOT / "results" / f"data_pipeline-{'gpu' if accelerated else 'cpu'}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"\nwritten to {out}")
+    write_record("data_pipeline", fields, device=device, root=ROOT, out=args.out)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,8 @@ Precision follows ``env.resolve_precision`` (bf16 where the hardware has it) unl
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,26 +35,10 @@ from alexnet_lib import alexnet
 from alexnet_lib.datasets import Stats
 from alexnet_lib.env import autocast, current_profile, device_name, pick_device, resolve_precision
 from alexnet_lib.inference import FOLDER_SOURCE_SIZE, IMAGENET_MEAN, IMAGENET_STD, Predictor, load_predictor
+from alexnet_lib.timing import images_per_second, write_record
 from alexnet_lib.transforms import PAPER_CROP
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def rate(step: Callable[[], object], images_per_step: int, device: torch.device, min_seconds: float) -> float:
-    """Images per second of ``step``: one warm-up call, then calls until ``min_seconds`` have passed."""
-    step()
-    synchronize(device)
-    calls, started = 0, time.perf_counter()
-    while calls == 0 or time.perf_counter() - started < min_seconds:
-        step()
-        calls += 1
-    synchronize(device)
-    return calls * images_per_step / (time.perf_counter() - started)
 
 
 def write_photos(folder: Path, count: int) -> list[Path]:
@@ -85,6 +67,9 @@ def measure(predictor: Predictor, images: torch.Tensor, paths: list[Path], min_s
     device, batch_size = predictor.device, len(images)
     ready = predictor.transform(images.to(device))
 
+    def rate(step: Callable[[], object]) -> float:  # one warm-up call, then calls for at least min_seconds
+        return images_per_second(step, batch_size, device, warmup=1, min_seconds=min_seconds)
+
     @torch.no_grad()
     def model_only() -> torch.Tensor:
         with autocast(device, predictor.dtype):
@@ -92,13 +77,9 @@ def measure(predictor: Predictor, images: torch.Tensor, paths: list[Path], min_s
 
     return {
         "batch_size": batch_size,
-        "model": rate(model_only, batch_size, device, min_seconds),
-        "preprocess": rate(
-            lambda: predictor.probabilities(images, batch_size=batch_size), batch_size, device, min_seconds
-        ),
-        "decode": rate(
-            lambda: list(predictor.predict_files(paths, batch_size=batch_size)), batch_size, device, min_seconds
-        ),
+        "model": rate(model_only),
+        "preprocess": rate(lambda: predictor.probabilities(images, batch_size=batch_size)),
+        "decode": rate(lambda: list(predictor.predict_files(paths, batch_size=batch_size))),
     }
 
 
@@ -133,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(measure(predictor, images[:batch_size], paths[:batch_size], args.min_seconds))
             row = rows[-1]
             print(f"{batch_size:>6} {row['model']:>10,.0f} {row['preprocess']:>13,.0f} {row['decode']:>10,.0f}")
-    record = {
-        "benchmark": "inference",
+    fields = {
         "device": machine,
         "host": host,
         "torch": torch.__version__,
@@ -142,12 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         "image_size": predictor.image_size,
         "source_size": predictor.source_size,
         "images_per_second": rows,
-        "date": time.strftime("%Y-%m-%d"),
     }
-    out = args.out or ROOT / "results" / f"inference-{'cpu' if device.type == 'cpu' else 'gpu'}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"written to {out}")
+    write_record("inference", fields, device=device, root=ROOT, out=args.out)
     return 0
 
 

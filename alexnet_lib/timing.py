@@ -1,0 +1,126 @@
+"""How fast: device-synchronised images/s, shared by the benchmarks and the lessons, and the benchmarks' records.
+
+A GPU runs queued work after the Python call that queued it has returned, so a timer is
+read only after ``synchronize``: it then measures the work, not its launch. Every speed the
+course reports goes through ``images_per_second``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .datasets import ImageSet
+from .errors import CourseError
+from .transforms import BatchTransform, PILDataset
+
+if TYPE_CHECKING:
+    from torchvision import transforms as T
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so that a timer measures the work and not its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def images_per_second(
+    step: Callable[[], object],
+    images_per_step: int,
+    device: torch.device,
+    *,
+    warmup: int = 1,
+    steps: int | None = None,
+    min_seconds: float = 0.0,
+) -> float:
+    """Images/s of calling ``step``: ``warmup`` untimed calls, then ``steps`` timed ones (if None: as many as
+    fill ``min_seconds``, at least one), the clock read only when the device is done."""
+    for _ in range(warmup):  # compilation, autotuning, allocations, worker start-up
+        step()
+    synchronize(device)
+    calls, started = 0, time.perf_counter()
+    while (calls < steps) if steps is not None else (calls == 0 or time.perf_counter() - started < min_seconds):
+        step()
+        calls += 1
+    synchronize(device)
+    return calls * images_per_step / (time.perf_counter() - started)
+
+
+# The two input pipelines (notebook 02, benchmarks/data_pipeline.py) --------------------------
+
+
+def batched_throughput(
+    data: ImageSet, transform: BatchTransform, *, batch_size: int = 128, batches: int = 10, warmup: int = 2
+) -> float:
+    """Images/s of the batched path: random batches of ``data`` (on its own device) through ``transform``.
+
+    Each batch is an index lookup into the uint8 tensor, then crops, flips, colour noise,
+    normalisation and resizing in a few tensor operations, as the trainer does every step.
+    """
+    device = data.images.device
+    generator = torch.Generator(device).manual_seed(0)
+
+    def one_batch() -> torch.Tensor:
+        index = torch.randint(len(data), (batch_size,), device=device, generator=generator)
+        return transform(data.images[index], generator=generator)
+
+    return images_per_second(one_batch, batch_size, device, warmup=warmup, steps=batches)
+
+
+def pil_throughput(
+    data: ImageSet,
+    transform: T.Compose,
+    *,
+    batch_size: int = 128,
+    batches: int = 10,
+    warmup: int = 2,
+    workers: int = 0,
+    device: torch.device | str = "cpu",
+) -> float:
+    """Images/s of the conventional path: one PIL image at a time in ``workers`` DataLoader processes.
+
+    Batches are moved to ``device`` as a training loop would. The warm-up batches absorb the
+    workers' start-up; the batches they prefetch meanwhile favour this path slightly in short runs.
+    """
+    device = torch.device(device)
+    if len(data) < batch_size:
+        raise CourseError(f"timing batches of {batch_size} needs at least {batch_size} images, got {len(data)}")
+    loader = torch.utils.data.DataLoader(
+        PILDataset(data.to("cpu"), transform),
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+        generator=torch.Generator().manual_seed(0),
+    )
+
+    def endless() -> Iterator[torch.Tensor]:
+        for _ in itertools.count():
+            for images, _labels in loader:
+                yield images.to(device, non_blocking=True)
+
+    stream = endless()
+    return images_per_second(lambda: next(stream), batch_size, device, warmup=warmup, steps=batches)
+
+
+# Benchmark records ----------------------------------------------------------------------------
+
+
+def write_record(benchmark: str, fields: dict[str, Any], *, device: torch.device, root: Path, out: Path | None) -> Path:
+    """Write a benchmark's record as JSON to ``out``, else ``root/results/<benchmark>-<cpu|gpu>.json``; say where."""
+    out = out or root / "results" / f"{benchmark}-{'cpu' if device.type == 'cpu' else 'gpu'}.json"
+    record = {"benchmark": benchmark, **fields, "date": time.strftime("%Y-%m-%d")}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"\nwritten to {out}")
+    return out
