@@ -22,8 +22,8 @@ pixel. We follow the code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import KW_ONLY, dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from PIL import Image
@@ -133,27 +133,24 @@ def pca_noise(
     return (alpha * scales) @ eigvecs.T
 
 
+@dataclass
 class BatchTransform:
     """uint8 batch (N x C x h x w, any device) -> normalised float batch at ``size``, on that device.
 
     ``train=True`` draws random crops, mirrors and colour noise (``draw``); ``train=False``
-    takes the centre crop. ``channels=3`` repeats grey images to RGB.
+    takes the centre crop. ``channels=3`` repeats grey images to RGB. ``pil()`` gives the
+    same pipeline per PIL image.
     """
 
-    def __init__(
-        self,
-        size: int,
-        stats: Stats,
-        *,
-        train: bool,
-        crop: float = PAPER_CROP,
-        flip: bool = True,
-        pca_std: float = 0.1,
-        channels: int | None = None,
-        channels_last: bool = True,
-    ) -> None:
-        self.size, self.stats, self.train, self.crop, self.flip = size, stats, train, crop, flip
-        self.pca_std, self.channels, self.channels_last = pca_std, channels, channels_last
+    size: int  # the network's input side
+    stats: Stats  # training mean, std and colour PCA
+    _: KW_ONLY
+    train: bool
+    crop: float = PAPER_CROP  # crop side as a fraction of the image side
+    flip: bool = True  # mirror half the training images
+    pca_std: float = 0.1  # colour noise; 0 turns it off
+    channels: int | None = None  # None: the images' own; 3 repeats grey
+    channels_last: bool = True  # NHWC memory layout for the output
 
     def draw(self, n: int, height: int, width: int, generator: torch.Generator | None, device: torch.device) -> Views:
         """Random training views: uniformly placed crops, mirrored with p=0.5, colour noise."""
@@ -185,6 +182,27 @@ class BatchTransform:
                 raise CourseError(f"channels={self.channels}: only grey (1-channel) images can be repeated")
             x = x.expand(-1, self.channels, -1, -1)
         return x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+
+    def pil(self) -> T.Compose:
+        """The same pipeline per PIL image, with torchvision transforms (the conventional path)."""
+        from torchvision import transforms as T
+
+        steps: list = []
+        if self.channels:
+            steps.append(ConvertMode("RGB" if self.channels == 3 else "L"))
+        steps.append(PILCropResize(self.size, self.crop, random=self.train))
+        if self.train and self.flip:
+            steps.append(T.RandomHorizontalFlip())
+        steps.append(T.ToTensor())
+        if self.train and self.pca_std > 0:
+            steps.append(PILColourNoise(self.stats, self.pca_std))
+        mean, std = list(self.stats.mean), list(self.stats.std)
+        if self.channels and self.channels != len(mean):  # grey statistics repeated for each RGB channel
+            if len(mean) != 1:
+                raise CourseError(f"channels={self.channels}: only grey (1-channel) images can be repeated")
+            mean, std = mean * self.channels, std * self.channels
+        steps.append(T.Normalize(mean, std))
+        return T.Compose(steps)
 
 
 # The conventional path: one PIL image at a time, in DataLoader workers --------------------
@@ -243,32 +261,6 @@ class PILColourNoise:
         return x + pca_noise(self.stats, 1, self.std, None, x.device).view(-1, 1, 1)
 
 
-def pil_transform(
-    size: int,
-    stats: Stats,
-    *,
-    train: bool,
-    crop: float = PAPER_CROP,
-    flip: bool = True,
-    pca_std: float = 0.1,
-    channels: int | None = None,
-) -> T.Compose:
-    """The same pipeline as ``BatchTransform``, per PIL image, with torchvision transforms."""
-    from torchvision import transforms as T
-
-    steps: list = []
-    if channels:
-        steps.append(ConvertMode("RGB" if channels == 3 else "L"))
-    steps.append(PILCropResize(size, crop, random=train))
-    if train and flip:
-        steps.append(T.RandomHorizontalFlip())
-    steps.append(T.ToTensor())
-    if train and pca_std > 0:
-        steps.append(PILColourNoise(stats, pca_std))
-    mean, std = list(stats.mean), list(stats.std)
-    if channels and channels != len(mean):  # grey statistics repeated for each RGB channel
-        if len(mean) != 1:
-            raise CourseError(f"channels={channels}: only grey (1-channel) images can be repeated")
-        mean, std = mean * channels, std * channels
-    steps.append(T.Normalize(mean, std))
-    return T.Compose(steps)
+def pil_transform(size: int, stats: Stats, **settings: Any) -> T.Compose:
+    """The same pipeline as ``BatchTransform(size, stats, **settings)``, per PIL image (see ``BatchTransform.pil``)."""
+    return BatchTransform(size, stats, **settings).pil()
