@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,12 +42,7 @@ from .env import autocast, pick_device
 from .errors import CourseError
 from .images import ImageError, first_line, image_files, image_tensor, open_image, square, to_mode
 from .model import VARIANTS, AlexNet, alexnet
-
-if TYPE_CHECKING:
-    from .transforms import Views
-
-# ``transforms`` imports torchvision (about 2 s), so it is imported where first needed: the
-# ``predict`` command then reports a bad checkpoint or folder without that wait.
+from .transforms import PAPER_CROP, BatchTransform, Views, ten_crop_views
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet statistics, [0, 1] pixel units
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -87,8 +82,6 @@ class Predictor:
     dtype: torch.dtype = torch.float32  # autocast dtype (float32: none)
 
     def __post_init__(self) -> None:
-        from .transforms import BatchTransform
-
         self.model = self.model.eval().to(self.device, memory_format=torch.channels_last)  # as BatchTransform gives
         self.transform = BatchTransform(
             self.image_size, self.stats, train=False, crop=self.crop, pca_std=0.0, channels=self.in_channels
@@ -123,8 +116,6 @@ class Predictor:
         """
         if not tta:
             return [(None, 1)]
-        from .transforms import ten_crop_views
-
         keys = [
             (v.left.item(), v.top.item(), v.side.item(), v.flip.item())
             for v in ten_crop_views(1, height, width, self.crop, torch.device("cpu"))
@@ -468,8 +459,6 @@ def imagenet_predictor(device: torch.device | str = "cpu", *, timeout: float = 3
     a ``CourseError`` says so within ``timeout`` seconds instead of hanging.
     """
     from torchvision.models import AlexNet_Weights
-
-    from .transforms import PAPER_CROP
 
     weights = AlexNet_Weights.IMAGENET1K_V1
     path = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
