@@ -1,10 +1,11 @@
-"""Checkpoints: written atomically, read without running any code from the file.
+"""The checkpoint format: written atomically, read without running any code from the file, checked once.
 
 A checkpoint is a dict of tensors, numbers, strings and lists, saved with ``torch.save`` to
 a temporary file beside the target and renamed over it (a crash mid-write leaves the old
 file whole), and read with ``torch.load(weights_only=True)``, which refuses anything but
 plain data: a pickle with a payload cannot run. Everything inference needs travels in it:
-variant, classes, input size, normalisation.
+variant, classes, input size, crop, normalisation. ``Checkpoint.read`` checks those fields and
+that the weights fit the declared net, then gives the model, the classes and the eval transform.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import torch
 
+from .datasets import FOLDER_SIZE, KNOWN_DATASETS, Stats
 from .errors import CourseError
-from .model import AlexNet, alexnet
+from .model import VARIANTS, AlexNet, alexnet
+from .transforms import BatchTransform
 
 FORMAT = "alexnet-course-checkpoint"
 VERSION = 1
@@ -87,20 +91,149 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     return payload
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet:
-    """Rebuild the trained model (eval mode) from a loaded checkpoint."""
+def checked_fields(checkpoint: dict[str, Any], source: str) -> dict[str, Any]:
+    """The checkpoint's inference fields, checked: any gap or contradiction is one ``CourseError``."""
     try:
-        model = alexnet(
-            checkpoint["variant"], num_classes=checkpoint["num_classes"], in_channels=checkpoint["in_channels"]
-        )
-        model.load_state_dict(checkpoint["model"])
+        variant, num_classes, in_channels = checkpoint["variant"], checkpoint["num_classes"], checkpoint["in_channels"]
+        classes, image_size, crop = checkpoint["classes"], checkpoint["image_size"], checkpoint["crop"]
+        mean, std = checkpoint["normalization"]["mean"], checkpoint["normalization"]["std"]
+    except (KeyError, TypeError) as missing:
+        raise CourseError(f"{source} lacks {missing}; it was not written by this course's trainer") from None
+    problems = []
+    if variant not in VARIANTS:
+        problems.append(f"variant {variant!r} is not one of {', '.join(VARIANTS)}")
+    if not all(isinstance(v, int) and v >= 1 for v in (num_classes, in_channels, image_size)):
+        problems.append("num_classes, in_channels and image_size must be positive whole numbers")
+    elif variant in VARIANTS and image_size < VARIANTS[variant].smallest_input:
+        smallest = VARIANTS[variant].smallest_input
+        problems.append(f"image_size {image_size} is below the {smallest} pixels a {variant} net needs")
+    if not isinstance(classes, (list, tuple)) or len(classes) != num_classes:
+        count = len(classes) if isinstance(classes, (list, tuple)) else "no"
+        problems.append(f"it names {count} classes but declares num_classes={num_classes}")
+    if not (isinstance(crop, (int, float)) and 0 < crop <= 1):
+        problems.append(f"crop {crop!r} is not in (0, 1]")
+    numbers = all(isinstance(v, (list, tuple)) and all(isinstance(x, (int, float)) for x in v) for v in (mean, std))
+    if not numbers or len(mean) != len(std) or len(mean) not in (1, in_channels) or min(std, default=0) <= 0:
+        problems.append(f"its normalization needs one mean and one positive std per channel (1 or {in_channels})")
+    if problems:
+        raise CourseError(f"{source} is inconsistent: {'; '.join(problems)}")
+    return dict(classes=[str(c) for c in classes], image_size=image_size, crop=float(crop), mean=mean, std=std)
+
+
+def check_weights(checkpoint: dict[str, Any], source: str) -> None:
+    """Refuse weights that do not fit the declared variant and class count, naming the first misfit.
+
+    The declared net is built on the ``meta`` device: shapes only, no memory, no initialisation.
+    """
+    try:
+        variant, num_classes, in_channels = checkpoint["variant"], checkpoint["num_classes"], checkpoint["in_channels"]
     except KeyError as missing:
         raise CourseError(f"{source} lacks {missing}; it was not written by this course's trainer") from None
-    except (RuntimeError, ValueError, TypeError) as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        detail = lines[1] if len(lines) > 1 else (lines or [type(error).__name__])[0]  # the first bad key
-        raise CourseError(
-            f"{source}'s weights do not fit a {checkpoint.get('variant')!r} model "
-            f"with {checkpoint.get('num_classes')} classes: {detail}"
-        ) from None
+    weights = checkpoint.get("model")
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise CourseError(f"{source} holds no model weights; it was not written by this course's trainer")
+    try:
+        with torch.device("meta"):
+            expected = alexnet(variant, num_classes=num_classes, in_channels=in_channels).state_dict()
+    except (ValueError, TypeError, RuntimeError) as error:  # an unknown variant, a count that is not a number
+        raise CourseError(f"{source} declares a net that cannot be built: {error}") from None
+    declared = f"{source}'s weights do not fit the {variant} net with {num_classes} classes it declares"
+    for name, tensor in expected.items():
+        if name not in weights:
+            raise CourseError(f"{declared}: it has no {name}")
+        if weights[name].shape != tensor.shape:
+            have, need = ("x".join(map(str, t.shape)) for t in (weights[name], tensor))
+            raise CourseError(f"{declared}: {name} is {have}, a {variant} net's is {need}")
+    extra = sorted(weights.keys() - expected.keys())
+    if extra:
+        raise CourseError(f"{declared}: {extra[0]} is not part of a {variant} net")
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet:
+    """Rebuild the trained model (eval mode) from a loaded checkpoint whose weights fit (``check_weights``)."""
+    check_weights(checkpoint, source)
+    model = alexnet(checkpoint["variant"], num_classes=checkpoint["num_classes"], in_channels=checkpoint["in_channels"])
+    model.load_state_dict(checkpoint["model"])
     return model.eval()
+
+
+def normalization(checkpoint: dict[str, Any]) -> Stats:
+    """The training mean and std a checkpoint normalises with (no colour PCA: evaluation adds no noise)."""
+    saved = checkpoint["normalization"]
+    return Stats(tuple(saved["mean"]), tuple(saved["std"]), pca_eigenvalues=(), pca_eigenvectors=())
+
+
+def eval_transform(checkpoint: dict[str, Any], *, channels_last: bool = False) -> BatchTransform:
+    """The test-time input pipeline a checkpoint was trained with: its size, centre crop and normalisation.
+
+    The quick profile's models take 67x67 inputs, the full profile's 227x227 (notebook 05).
+    """
+    return BatchTransform(
+        checkpoint["image_size"],
+        normalization(checkpoint),
+        train=False,
+        crop=checkpoint["crop"],
+        channels=checkpoint["in_channels"],
+        channels_last=channels_last,
+    )
+
+
+def source_size(checkpoint: dict[str, Any]) -> int:
+    """The side the checkpoint's training images had before the model's crop and resize."""
+    known = KNOWN_DATASETS.get(str(checkpoint.get("dataset", "")))
+    return known.size if known else FOLDER_SIZE
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A course checkpoint, read and checked: its model, its classes and how its images were fed."""
+
+    payload: dict[str, Any]  # everything saved: weights, the resume state, history, config
+    source: str  # where it was read from, for messages
+    classes: list[str]
+    image_size: int  # the network's input side (67 in the quick profile, 227 in the full one)
+    crop: float  # the evaluation crop, as a fraction of the image side (§4.1: 224/256)
+    stats: Stats  # training mean and std: what normalisation uses
+    source_size: int  # the side a new image is brought to first: what the training images had
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], source: str = "checkpoint") -> Checkpoint:
+        """Check a loaded checkpoint's fields and weights; any problem is one ``CourseError`` line."""
+        fields = checked_fields(payload, source)
+        check_weights(payload, source)
+        return cls(
+            payload,
+            source,
+            fields["classes"],
+            fields["image_size"],
+            fields["crop"],
+            normalization(payload),
+            source_size(payload),
+        )
+
+    @classmethod
+    def read(cls, path: Path | str) -> Checkpoint:
+        """Read (``weights_only=True``) and check the checkpoint at ``path``."""
+        return cls.from_payload(load_checkpoint(path), str(path))
+
+    @property
+    def variant(self) -> str:
+        return self.payload["variant"]
+
+    def model(self) -> AlexNet:
+        """The trained model, in eval mode."""
+        return model_from_checkpoint(self.payload, source=self.source)
+
+    def eval_transform(self, *, channels_last: bool = False) -> BatchTransform:
+        """The test-time input pipeline the model was trained with (see ``eval_transform``)."""
+        return eval_transform(self.payload, channels_last=channels_last)
+
+
+def load_conv1_history(checkpoint_path: Path | str) -> dict[str, Any] | None:
+    """conv1's filters after each epoch, which the trainer saves as ``conv1.pt`` beside ``last.pt``, or None.
+
+    ``{"epochs": [0, 1, ...], "weights": [F x C x 11 x 11 per epoch]}``; epoch 0 is the
+    initialisation (notebook 05 subtracts it to show what training changed).
+    """
+    path = Path(checkpoint_path).parent / "conv1.pt"
+    return load_checkpoint(path) if path.exists() else None

@@ -53,6 +53,7 @@ KNOWN_DATASETS = {
     "fashion-mnist": KnownDataset(FASHION_MNIST_CLASSES, 1, 28, 60_000, 10_000),
     "cifar10": KnownDataset(CIFAR10_CLASSES, 3, 32, 50_000, 10_000),
 }
+FOLDER_SIZE = 256  # §2: image-folder datasets (and ImageNet) are decoded at 256 x 256
 
 
 @dataclass(frozen=True)

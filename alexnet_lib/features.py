@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import load_checkpoint
-from .datasets import Stats
 from .transforms import BatchTransform
 
 
@@ -67,33 +64,6 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 
 def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
-
-
-def load_conv1_history(checkpoint_path: Path | str) -> dict[str, Any] | None:
-    """conv1's filters after each epoch, which the trainer saves as ``conv1.pt`` beside ``last.pt``, or None.
-
-    ``{"epochs": [0, 1, ...], "weights": [F x C x 11 x 11 per epoch]}``; epoch 0 is the
-    initialisation (notebook 05 subtracts it to show what training changed).
-    """
-    path = Path(checkpoint_path).parent / "conv1.pt"
-    return load_checkpoint(path) if path.exists() else None
-
-
-def eval_transform(checkpoint: dict[str, Any]) -> BatchTransform:
-    """The test-time input pipeline a checkpoint was trained with: its size, centre crop and normalisation.
-
-    Used by notebook 05: the quick profile's models take 67x67 inputs, the full profile's 227x227.
-    """
-    normalization = checkpoint["normalization"]
-    stats = Stats(tuple(normalization["mean"]), tuple(normalization["std"]), (), ())
-    return BatchTransform(
-        checkpoint["image_size"],
-        stats,
-        train=False,
-        crop=checkpoint["crop"],
-        channels=checkpoint["in_channels"],
-        channels_last=False,
-    )
 
 
 @torch.no_grad()

@@ -36,17 +36,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import load_checkpoint, model_from_checkpoint
-from .datasets import KNOWN_DATASETS, Stats
+from .checkpoint import Checkpoint
+from .datasets import FOLDER_SIZE, Stats
 from .env import autocast, pick_device
 from .errors import CourseError
 from .images import ImageError, first_line, image_files, image_tensor, open_image, square, to_mode
-from .model import VARIANTS, AlexNet, alexnet
+from .model import AlexNet, alexnet
 from .transforms import PAPER_CROP, BatchTransform, Views, ten_crop_views
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet statistics, [0, 1] pixel units
 IMAGENET_STD = (0.229, 0.224, 0.225)
-FOLDER_SOURCE_SIZE = 256  # §2: image folders (and ImageNet) are decoded at 256x256
 
 
 # The model with its preprocessing ----------------------------------------------------------
@@ -170,64 +169,6 @@ class Predictor:
                     yield FileResult(path, probs=probs[row[index]])
 
 
-def _fields(checkpoint: dict[str, Any], source: str) -> dict[str, Any]:
-    """The checkpoint's inference fields, checked: any gap or contradiction is one ``CourseError``."""
-    try:
-        variant, num_classes, in_channels = checkpoint["variant"], checkpoint["num_classes"], checkpoint["in_channels"]
-        classes, image_size, crop = checkpoint["classes"], checkpoint["image_size"], checkpoint["crop"]
-        mean, std = checkpoint["normalization"]["mean"], checkpoint["normalization"]["std"]
-    except (KeyError, TypeError) as missing:
-        raise CourseError(f"{source} lacks {missing}; it was not written by this course's trainer") from None
-    problems = []
-    if variant not in VARIANTS:
-        problems.append(f"variant {variant!r} is not one of {', '.join(VARIANTS)}")
-    if not all(isinstance(v, int) and v >= 1 for v in (num_classes, in_channels, image_size)):
-        problems.append("num_classes, in_channels and image_size must be positive whole numbers")
-    elif variant in VARIANTS and image_size < VARIANTS[variant].smallest_input:
-        smallest = VARIANTS[variant].smallest_input
-        problems.append(f"image_size {image_size} is below the {smallest} pixels a {variant} net needs")
-    if not isinstance(classes, (list, tuple)) or len(classes) != num_classes:
-        count = len(classes) if isinstance(classes, (list, tuple)) else "no"
-        problems.append(f"it names {count} classes but declares num_classes={num_classes}")
-    if not (isinstance(crop, (int, float)) and 0 < crop <= 1):
-        problems.append(f"crop {crop!r} is not in (0, 1]")
-    numbers = all(isinstance(v, (list, tuple)) and all(isinstance(x, (int, float)) for x in v) for v in (mean, std))
-    if not numbers or len(mean) != len(std) or len(mean) not in (1, in_channels) or min(std, default=0) <= 0:
-        problems.append(f"its normalization needs one mean and one positive std per channel (1 or {in_channels})")
-    if problems:
-        raise CourseError(f"{source} is inconsistent: {'; '.join(problems)}")
-    return dict(classes=[str(c) for c in classes], image_size=image_size, crop=float(crop), mean=mean, std=std)
-
-
-def _check_weights(checkpoint: dict[str, Any], source: str) -> None:
-    """Refuse weights that do not fit the declared variant and class count, naming the first misfit.
-
-    The declared net is built on the ``meta`` device: shapes only, no memory, no initialisation.
-    """
-    variant, num_classes = checkpoint["variant"], checkpoint["num_classes"]
-    weights = checkpoint.get("model")
-    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
-        raise CourseError(f"{source} holds no model weights; it was not written by this course's trainer")
-    with torch.device("meta"):
-        expected = alexnet(variant, num_classes=num_classes, in_channels=checkpoint["in_channels"]).state_dict()
-    declared = f"{source}'s weights do not fit the {variant} net with {num_classes} classes it declares"
-    for name, tensor in expected.items():
-        if name not in weights:
-            raise CourseError(f"{declared}: it has no {name}")
-        if weights[name].shape != tensor.shape:
-            have, need = ("x".join(map(str, t.shape)) for t in (weights[name], tensor))
-            raise CourseError(f"{declared}: {name} is {have}, a {variant} net's is {need}")
-    extra = sorted(weights.keys() - expected.keys())
-    if extra:
-        raise CourseError(f"{declared}: {extra[0]} is not part of a {variant} net")
-
-
-def source_size(checkpoint: dict[str, Any]) -> int:
-    """The side the checkpoint's training images had before the model's crop and resize."""
-    known = KNOWN_DATASETS.get(str(checkpoint.get("dataset", "")))
-    return known.size if known else FOLDER_SOURCE_SIZE
-
-
 def load_predictor(
     path: Path | str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
 ) -> Predictor:
@@ -237,13 +178,16 @@ def load_predictor(
     not fit its declared variant and class count raises ``CourseError`` with one line.
     """
     device = pick_device(device) if isinstance(device, str) else device
-    checkpoint = load_checkpoint(path)
-    fields = _fields(checkpoint, str(path))
-    _check_weights(checkpoint, str(path))
-    model = model_from_checkpoint(checkpoint, source=str(path))
-    stats = Stats(tuple(fields["mean"]), tuple(fields["std"]), pca_eigenvalues=(), pca_eigenvectors=())
+    checkpoint = Checkpoint.read(path)
     return Predictor(
-        model, fields["classes"], fields["image_size"], fields["crop"], stats, source_size(checkpoint), device, dtype
+        checkpoint.model(),
+        checkpoint.classes,
+        checkpoint.image_size,
+        checkpoint.crop,
+        checkpoint.stats,
+        checkpoint.source_size,
+        device,
+        dtype,
     )
 
 
@@ -484,5 +428,5 @@ def imagenet_predictor(device: torch.device | str = "cpu", *, timeout: float = 3
     stats = Stats(IMAGENET_MEAN, IMAGENET_STD, pca_eigenvalues=(), pca_eigenvectors=())
     device = pick_device(device) if isinstance(device, str) else device
     return Predictor(
-        model, list(weights.meta["categories"]), 224, PAPER_CROP, stats, FOLDER_SOURCE_SIZE, device, torch.float32
+        model, list(weights.meta["categories"]), 224, PAPER_CROP, stats, FOLDER_SIZE, device, torch.float32
     )

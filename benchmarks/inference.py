@@ -32,9 +32,9 @@ import torch
 from PIL import Image
 
 from alexnet_lib import alexnet
-from alexnet_lib.datasets import Stats
+from alexnet_lib.datasets import FOLDER_SIZE, Stats
 from alexnet_lib.env import autocast, current_profile, device_name, pick_device, resolve_precision
-from alexnet_lib.inference import FOLDER_SOURCE_SIZE, IMAGENET_MEAN, IMAGENET_STD, Predictor, load_predictor
+from alexnet_lib.inference import IMAGENET_MEAN, IMAGENET_STD, Predictor, load_predictor
 from alexnet_lib.timing import images_per_second, write_record
 from alexnet_lib.transforms import PAPER_CROP
 
@@ -59,7 +59,7 @@ def benchmark_predictor(args: argparse.Namespace, device: torch.device, dtype: t
     model = alexnet("paper", num_classes=1000)
     stats = Stats(IMAGENET_MEAN, IMAGENET_STD, pca_eigenvalues=(), pca_eigenvectors=())
     classes = [f"class {i}" for i in range(1000)]
-    return Predictor(model, classes, image_size, PAPER_CROP, stats, FOLDER_SOURCE_SIZE, device, dtype)
+    return Predictor(model, classes, image_size, PAPER_CROP, stats, FOLDER_SIZE, device, dtype)
 
 
 def measure(predictor: Predictor, images: torch.Tensor, paths: list[Path], min_seconds: float) -> dict:

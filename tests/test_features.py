@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from alexnet_lib import alexnet
+from alexnet_lib.checkpoint import eval_transform
 from alexnet_lib.datasets import Stats
 from alexnet_lib.explorer import ActivationExplorer, widgets_can_display
 from alexnet_lib.features import (
@@ -20,7 +21,6 @@ from alexnet_lib.features import (
     conv1_edge_responses,
     count_hooks,
     edge_image,
-    eval_transform,
     extract_features,
     grad_cam,
     nearest_neighbours,

@@ -17,6 +17,7 @@ from PIL import Image, ImageCms
 
 from alexnet_lib import alexnet
 from alexnet_lib import inference as inf
+from alexnet_lib.checkpoint import checked_fields
 from alexnet_lib.errors import CourseError
 from alexnet_lib.evaluate import evaluate
 from alexnet_lib.fetch import load_dataset
@@ -331,7 +332,7 @@ def test_checkpoint_fields_are_checked():
         crop=1.0,
         normalization={"mean": [0.5], "std": [0.2]},
     )
-    assert inf._fields(good, "ok.pt")["classes"] == ["a", "b", "c"]
+    assert checked_fields(good, "ok.pt")["classes"] == ["a", "b", "c"]
     for change, reason in (
         ({"classes": ["a", "b"]}, "names 2 classes but declares num_classes=3"),
         ({"variant": "resnet"}, "variant 'resnet' is not one of"),
@@ -342,9 +343,9 @@ def test_checkpoint_fields_are_checked():
         ({"normalization": {"mean": 0.5, "std": 0.2}}, "one positive std per channel"),
     ):
         with pytest.raises(CourseError, match=reason):
-            inf._fields({**good, **change}, "bad.pt")
+            checked_fields({**good, **change}, "bad.pt")
     with pytest.raises(CourseError, match="lacks 'normalization'"):
-        inf._fields({k: v for k, v in good.items() if k != "normalization"}, "bad.pt")
+        checked_fields({k: v for k, v in good.items() if k != "normalization"}, "bad.pt")
 
 
 def test_smallest_inputs_are_right():
