@@ -16,20 +16,14 @@ import torch
 from PIL import Image, ImageCms
 
 from alexnet_lib import alexnet
-from alexnet_lib import inference as inf
+from alexnet_lib import fetch as fetch_module
 from alexnet_lib.checkpoint import checked_fields
 from alexnet_lib.errors import CourseError
 from alexnet_lib.evaluate import evaluate
 from alexnet_lib.fetch import load_dataset
 from alexnet_lib.images import ImageError, image_files, open_image, square, to_mode
-from alexnet_lib.inference import (
-    Predictor,
-    as_product_photo,
-    imagenet_predictor,
-    like_fashion_mnist,
-    ranked,
-    uploaded_files,
-)
+from alexnet_lib.inference import Predictor, imagenet_predictor, ranked, uploaded_files
+from alexnet_lib.lessons.inference import as_product_photo, like_fashion_mnist
 from alexnet_lib.model import VARIANTS
 from alexnet_lib.transforms import PAPER_CROP, to_pil
 
@@ -317,7 +311,7 @@ def test_imagenet_predictor_matches_torchvision(tmp_path, monkeypatch):
 
 def test_imagenet_predictor_offline_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    monkeypatch.setattr(inf, "_reachable", lambda host, timeout: False)
+    monkeypatch.setattr(fetch_module, "_reachable", lambda host, timeout: False)
     with pytest.raises(CourseError, match="need internet"):
         imagenet_predictor()
 
