@@ -19,7 +19,8 @@ from alexnet_lib import fetch as fetch_module
 from alexnet_lib.cli import main
 from alexnet_lib.datasets import CIFAR10_CLASSES, compute_stats, is_prepared, read_meta
 from alexnet_lib.errors import CourseError
-from alexnet_lib.fetch import CHECKSUMS, fetch, load_dataset
+from alexnet_lib.fetch import fetch, load_dataset
+from alexnet_lib.published import CHECKSUMS
 
 from .data_fixtures import (
     ROOT,

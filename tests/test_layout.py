@@ -12,8 +12,8 @@ from .conftest import ROOT
 
 PACKAGE = ROOT / "alexnet_lib"
 LESSONS = "alexnet_lib.lessons"
-# Files and images on disk, datasets in memory, fetching, image folders.
-DATA_MODULES = {"alexnet_lib.images", "alexnet_lib.datasets", "alexnet_lib.fetch", "alexnet_lib.folders"}
+# Files and images on disk, datasets in memory, the published datasets' files, fetching, image folders.
+DATA_MODULES = {f"alexnet_lib.{name}" for name in ("images", "datasets", "published", "fetch", "folders")}
 # What reads an image file: (module, name) imported, or called as module.name.
 IMAGE_READERS = {
     ("PIL.Image", "open"),
