@@ -152,7 +152,7 @@ def _data_fetch(args: argparse.Namespace) -> int:
 def _data_info(args: argparse.Namespace) -> int:
     from . import env
     from .datasets import KNOWN_DATASETS, is_prepared, read_meta
-    from .fetch import IMAGE_SUFFIXES
+    from .images import list_image_files
 
     root = Path(args.data_dir or env.data_dir())
     print(f"data directory: {root}")
@@ -172,9 +172,7 @@ def _data_info(args: argparse.Namespace) -> int:
             )
         elif (folder / "train").is_dir():
             counts = ", ".join(
-                f"{split.name} {sum(1 for p in split.rglob('*') if p.suffix.lower() in IMAGE_SUFFIXES):,}"
-                for split in sorted(folder.iterdir())
-                if split.is_dir()
+                f"{split.name} {len(list_image_files(split)):,}" for split in sorted(folder.iterdir()) if split.is_dir()
             )
             print(f"  {folder.name:<16} {counts} | image folder")
         else:

@@ -44,7 +44,7 @@ from .datasets import (
     write_split,
 )
 from .errors import CourseError
-from .images import IMAGE_SUFFIXES, class_names, find_image_folder_root, list_images
+from .images import class_names, find_image_folder_root, list_images, no_image_files
 from .published import CHECKSUMS, read_cifar10, read_idx_folder, verify_checksum
 
 # Names a local copy may have, in the order they are tried, under each known place.
@@ -276,7 +276,7 @@ def _copy_image_folder(source: Path, folder: Path, *, move: bool = False) -> Non
         )
     for split, split_dir in roots.items():
         if not list_images(split_dir)[0]:
-            raise CourseError(f"{split_dir} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise no_image_files(split_dir)
         if move:
             shutil.move(str(split_dir), folder / split)
         else:

@@ -25,12 +25,12 @@ from torchvision.datasets import ImageFolder
 from .datasets import ImageSet, Splits, compute_stats
 from .errors import CourseError
 from .images import (
-    IMAGE_SUFFIXES,
     ImageError,
     class_names,
     find_image_folder_root,
     list_image_files,
     list_images,
+    no_image_files,
     open_image,
     square,
     to_mode,
@@ -91,7 +91,7 @@ def load_image_folder(root: Path | str, size: int, *, grey: bool = False) -> Spl
     sets = {}
     for split, (paths, labels, classes) in listed.items():
         if not paths:
-            raise CourseError(f"{splits[split]} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise no_image_files(splits[split])
         arrays = [read_image(path, size, "L" if grey else "RGB") for path in paths]
         images = torch.from_numpy(np.stack(arrays))
         images = images.unsqueeze(1) if grey else images.permute(0, 3, 1, 2).contiguous()

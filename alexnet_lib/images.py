@@ -204,10 +204,14 @@ def image_files(folder: Path | str) -> list[Path]:
         raise CourseError(f"{folder} is a file, not a folder (use --image for one file)")
     images = list_image_files(folder)
     if not images:
-        files = _visible_files(folder)
-        others = f"; {len(files)} other files were skipped" if files else ""
-        raise CourseError(f"{folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}){others}")
+        raise no_image_files(folder, others=len(_visible_files(folder)))
     return images
+
+
+def no_image_files(folder: Path, *, others: int = 0) -> CourseError:
+    """The error for a folder that should hold images and holds none (naming the suffixes looked for)."""
+    skipped = f"; {others} other files were skipped" if others else ""
+    return CourseError(f"{folder} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}){skipped}")
 
 
 def class_names(split_dir: Path) -> list[str]:
