@@ -27,7 +27,6 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from PIL import Image
@@ -237,17 +236,6 @@ def predict_command(
     except BrokenPipeError:  # `... | head`: the reader left; stop quietly, without Python's complaint at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 1 if failed else 0
-
-
-# Notebook 06 helpers --------------------------------------------------------------------
-
-
-def uploaded_files(upload: Any) -> list[tuple[str, bytes]]:
-    """(name, bytes) for each file in an ipywidgets ``FileUpload`` (ipywidgets 8, and 7 as in older Colab)."""
-    value = upload.value
-    if isinstance(value, dict):  # ipywidgets 7: {name: {"content": bytes, ...}}
-        return [(name, bytes(item["content"])) for name, item in value.items()]
-    return [(item["name"], bytes(item["content"])) for item in value]
 
 
 # torchvision's ImageNet weights (online only) --------------------------------------------------

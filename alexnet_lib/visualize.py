@@ -1,12 +1,11 @@
-"""Figures several lessons share: image grids, grouped-convolution wiring, confusion matrices, one image
-shown as the network saw it. A figure that one lesson alone draws lives in that lesson's module."""
+"""Figures several lessons share: image grids, grouped-convolution wiring, confusion matrices, images
+shown as the network saw them. A figure that one lesson alone draws lives in that lesson's module."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
@@ -85,34 +84,6 @@ def plot_confusion(confusion: torch.Tensor, classes: Sequence[str], title: str =
     axis.set_title(title)
     figure.tight_layout()
     return figure
-
-
-# One image at a time (notebooks 02 and 05, the explorer) -----------------------------------
-
-
-def stage_label(name: str) -> str:
-    """A stage's name for a figure: ``relu3`` is shown as "conv3+ReLU", ``relu7`` as "fc7+ReLU"."""
-    if name.startswith("relu") and name[4:].isdigit():
-        number = int(name[4:])
-        return f"{'conv' if number <= 5 else 'fc'}{number}+ReLU"
-    return name
-
-
-def _as_display(image: torch.Tensor) -> np.ndarray:
-    """One C x H x W image (uint8, or float in [0, 1]) as H x W (grey) or H x W x 3, float in [0, 1]."""
-    image = image.detach().cpu()
-    image = image.float() / 255 if image.dtype == torch.uint8 else image.float().clamp(0, 1)
-    return (image[0] if image.shape[0] == 1 else image.permute(1, 2, 0)).numpy()
-
-
-def imshow(axis: plt.Axes, image: torch.Tensor, title: str = "", **title_options: object) -> None:
-    """Draw one image without ticks; grey images in grey."""
-    shown = _as_display(image)
-    axis.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
-    axis.set_xticks([])
-    axis.set_yticks([])
-    if title:
-        axis.set_title(title, **{"fontsize": 8, **title_options})
 
 
 def denormalize(inputs: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

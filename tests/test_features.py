@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from alexnet_lib import alexnet
 from alexnet_lib.checkpoint import eval_transform
 from alexnet_lib.datasets import Stats
-from alexnet_lib.explorer import ActivationExplorer, widgets_can_display
 from alexnet_lib.features import (
     capture_activations,
     channel_scores,
@@ -28,6 +27,7 @@ from alexnet_lib.features import (
     saliency,
     stage_outputs,
 )
+from alexnet_lib.lessons.explorer import ActivationExplorer, widgets_can_display
 from alexnet_lib.lessons.filters_and_features import filter_mosaic, plot_filter_epochs, plot_towers
 from alexnet_lib.transforms import BatchTransform
 

@@ -22,8 +22,8 @@ from alexnet_lib.errors import CourseError
 from alexnet_lib.evaluate import evaluate
 from alexnet_lib.fetch import load_dataset
 from alexnet_lib.images import ImageError, image_files, open_image, square, to_mode
-from alexnet_lib.inference import Predictor, imagenet_predictor, ranked, uploaded_files
-from alexnet_lib.lessons.inference import as_product_photo, like_fashion_mnist
+from alexnet_lib.inference import Predictor, imagenet_predictor, ranked
+from alexnet_lib.lessons.inference import as_product_photo, like_fashion_mnist, uploaded_files
 from alexnet_lib.model import VARIANTS
 from alexnet_lib.transforms import PAPER_CROP, to_pil
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 
 from ..features import capture_activations, colour_selectivity, conv1_edge_responses, count_hooks, nearest_neighbours
 from ..model import alexnet
-from ..visualize import imshow, stage_label
 from .checking import exercise, is_stub, learner_result, not_done, report
 
 
@@ -108,6 +108,31 @@ def check_nearest(my_nearest: Callable[[torch.Tensor, torch.Tensor, int], torch.
 
 
 # Figures ------------------------------------------------------------------------------------
+
+
+def stage_label(name: str) -> str:
+    """A stage's name for a figure: ``relu3`` is shown as "conv3+ReLU", ``relu7`` as "fc7+ReLU"."""
+    if name.startswith("relu") and name[4:].isdigit():
+        number = int(name[4:])
+        return f"{'conv' if number <= 5 else 'fc'}{number}+ReLU"
+    return name
+
+
+def _as_display(image: torch.Tensor) -> np.ndarray:
+    """One C x H x W image (uint8, or float in [0, 1]) as H x W (grey) or H x W x 3, float in [0, 1]."""
+    image = image.detach().cpu()
+    image = image.float() / 255 if image.dtype == torch.uint8 else image.float().clamp(0, 1)
+    return (image[0] if image.shape[0] == 1 else image.permute(1, 2, 0)).numpy()
+
+
+def imshow(axis: plt.Axes, image: torch.Tensor, title: str = "", **title_options: object) -> None:
+    """Draw one image without ticks; grey images in grey."""
+    shown = _as_display(image)
+    axis.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    if title:
+        axis.set_title(title, **{"fontsize": 8, **title_options})
 
 
 def filter_mosaic(weights: torch.Tensor, columns: int = 12, pad: int = 1) -> torch.Tensor:

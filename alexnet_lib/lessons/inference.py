@@ -1,5 +1,5 @@
 """Notebook 06, inference: its exercise checks and its props (awkward image files, a stand-in product photo,
-Fashion-MNIST's own preparation, top-k bars, prediction speed)."""
+Fashion-MNIST's own preparation, top-k bars, prediction speed, uploaded files)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,14 @@ def check_confident_accuracy(answer: Any, probs: torch.Tensor, labels: torch.Ten
 
 
 # Props ------------------------------------------------------------------------------------
+
+
+def uploaded_files(upload: Any) -> list[tuple[str, bytes]]:
+    """(name, bytes) for each file in an ipywidgets ``FileUpload`` (ipywidgets 8, and 7 as in older Colab)."""
+    value = upload.value
+    if isinstance(value, dict):  # ipywidgets 7: {name: {"content": bytes, ...}}
+        return [(name, bytes(item["content"])) for name, item in value.items()]
+    return [(item["name"], bytes(item["content"])) for item in value]
 
 
 def awkward_copies(image: Image.Image, folder: Path | str) -> dict[str, Path]:

@@ -17,10 +17,11 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .errors import CourseError
-from .features import channel_scores, stage_outputs
-from .transforms import BatchTransform
-from .visualize import denormalize, imshow, stage_label
+from ..errors import CourseError
+from ..features import channel_scores, stage_outputs
+from ..transforms import BatchTransform
+from ..visualize import denormalize
+from .filters_and_features import imshow, stage_label
 
 # The maps after each convolution's ReLU: what the next layer sees.
 LAYERS = ("relu1", "relu2", "relu3", "relu4", "relu5")
