@@ -9,12 +9,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import json
+import os
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CourseError
+
+if TYPE_CHECKING:
+    from .inference import FileResult
 
 
 def _config_help() -> dict[str, str]:
@@ -223,22 +229,51 @@ def _add_predict_parser(commands: argparse._SubParsersAction) -> None:
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     predict.add_argument("--batch-size", type=int, default=64, metavar="N", help="images per batch (default 64)")
 
-    def run(args: argparse.Namespace) -> int:
-        from .inference import predict_command
+    predict.set_defaults(run=_predict)
 
-        return predict_command(
-            args.checkpoint,
-            args.image,
-            args.image_dir,
-            topk=args.topk,
-            all_probs=args.all_probs,
-            tta=args.tta,
-            as_json=args.json,
-            device=args.device,
-            batch_size=args.batch_size,
-        )
 
-    predict.set_defaults(run=run)
+def _predict(args: argparse.Namespace) -> int:
+    """Print the top classes of each image; 0: all predicted, 1: some images could not be used.
+
+    Each file that cannot be used is one ``error: PATH: reason`` line on stderr (and a
+    ``{"path", "error"}`` object with ``--json``); usage and checkpoint problems raise ``CourseError``.
+    """
+    from .images import image_files
+    from .inference import load_predictor
+
+    if args.topk < 1 or args.batch_size < 1:
+        raise CourseError("--topk and --batch-size must be at least 1")
+    paths = image_files(args.image_dir) if args.image_dir is not None else list(args.image)
+    if not paths:
+        raise CourseError("give --image FILE... or --image-dir DIR")
+    predictor = load_predictor(args.checkpoint, args.device)
+    failed = 0
+    try:
+        for result in predictor.predict_files(paths, tta=args.tta, batch_size=args.batch_size):
+            failed += result.error is not None
+            _print_prediction(result, predictor.classes, None if args.all_probs else args.topk, args.json)
+        if not args.json and len(paths) > 1:
+            print(f"{len(paths) - failed} of {len(paths)} images predicted" + (f", {failed} failed" if failed else ""))
+    except BrokenPipeError:  # `... | head`: the reader left; stop quietly, without Python's complaint at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 1 if failed else 0
+
+
+def _print_prediction(result: FileResult, classes: list[str], k: int | None, as_json: bool) -> None:
+    """One file's lines: its path and top classes, or its error (also on stderr)."""
+    from .inference import ranked
+
+    if result.error is not None:
+        print(f"error: {result.path}: {result.error}", file=sys.stderr, flush=True)
+        if as_json:
+            print(json.dumps({"path": str(result.path), "error": result.error}), flush=True)
+        return
+    top = ranked(result.probs, classes, k)
+    if as_json:
+        predictions = [{"label": label, "prob": round(prob, 6)} for label, prob in top]
+        print(json.dumps({"path": str(result.path), "predictions": predictions}), flush=True)
+    else:
+        print("\n".join([str(result.path), *(f"{prob:8.2%}  {label}" for label, prob in top)]), flush=True)
 
 
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [

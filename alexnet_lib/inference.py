@@ -1,4 +1,4 @@
-"""Using a trained AlexNet on new images, safely (notebook 06; ``python -m alexnet_lib predict``).
+"""The predictor: a trained AlexNet fed new images as it was fed in training (notebook 06; ``predict``).
 
 A new image goes through the evaluation pipeline of its checkpoint, so the network sees what
 it saw in training. Everything comes from the checkpoint (variant, classes, input size, crop,
@@ -21,9 +21,6 @@ a pickled payload is refused and its code never runs.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +33,7 @@ from .datasets import FOLDER_SIZE, Stats
 from .env import autocast, pick_device
 from .errors import CourseError
 from .fetch import fetch_imagenet_weights
-from .images import ImageError, first_line, image_files, image_tensor, open_image, square, to_mode
+from .images import ImageError, first_line, image_tensor, open_image, square, to_mode
 from .model import AlexNet, alexnet
 from .transforms import PAPER_CROP, BatchTransform, Views, ten_crop_views
 
@@ -185,57 +182,6 @@ def load_predictor(
         device,
         dtype,
     )
-
-
-# The command -------------------------------------------------------------------------------
-
-
-def predict_command(
-    checkpoint: Path | str,
-    images: Sequence[Path | str] = (),
-    image_dir: Path | str | None = None,
-    *,
-    topk: int = 5,
-    all_probs: bool = False,
-    tta: bool = False,
-    as_json: bool = False,
-    device: str = "auto",
-    batch_size: int = 64,
-) -> int:
-    """``python -m alexnet_lib predict``: print the top classes of each image; return the exit code.
-
-    0: every image was predicted; 1: some images could not be used (each named in one
-    ``error: PATH: reason`` line on stderr, and a ``{"path", "error"}`` object with ``--json``).
-    Usage and checkpoint problems raise ``CourseError`` (exit 2, one line).
-    """
-    if topk < 1 or batch_size < 1:
-        raise CourseError("--topk and --batch-size must be at least 1")
-    paths = image_files(image_dir) if image_dir is not None else [Path(p) for p in images]
-    if not paths:
-        raise CourseError("give --image FILE... or --image-dir DIR")
-    predictor = load_predictor(checkpoint, device)
-    k = None if all_probs else topk
-    failed = 0
-    try:
-        for result in predictor.predict_files(paths, tta=tta, batch_size=batch_size):
-            if result.error is not None:
-                failed += 1
-                print(f"error: {result.path}: {result.error}", file=sys.stderr, flush=True)
-                if as_json:
-                    print(json.dumps({"path": str(result.path), "error": result.error}), flush=True)
-                continue
-            top = ranked(result.probs, predictor.classes, k)
-            if as_json:
-                predictions = [{"label": label, "prob": round(prob, 6)} for label, prob in top]
-                print(json.dumps({"path": str(result.path), "predictions": predictions}), flush=True)
-            else:
-                lines = [f"{prob:8.2%}  {label}" for label, prob in top]
-                print("\n".join([str(result.path), *lines]), flush=True)
-        if not as_json and len(paths) > 1:
-            print(f"{len(paths) - failed} of {len(paths)} images predicted" + (f", {failed} failed" if failed else ""))
-    except BrokenPipeError:  # `... | head`: the reader left; stop quietly, without Python's complaint at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 1 if failed else 0
 
 
 # torchvision's ImageNet weights (online only) --------------------------------------------------
