@@ -1,4 +1,5 @@
-"""The package's layout: imports point one way, lessons sit on the core, only the data modules read image files.
+"""The package's layout: imports point one way, only the data modules read image files, and three layers:
+the core, the lessons on it, and the commands (``python -m alexnet_lib``) on both.
 
 Read from the source (``ast``), not by importing: an import inside a function counts as much
 as one at the top of a module.
@@ -12,6 +13,7 @@ from .conftest import ROOT
 
 PACKAGE = ROOT / "alexnet_lib"
 LESSONS = "alexnet_lib.lessons"
+COMMANDS = {"alexnet_lib.cli", "alexnet_lib.__main__"}
 # Files and images on disk, datasets in memory, the published datasets' files, fetching, image folders.
 DATA_MODULES = {f"alexnet_lib.{name}" for name in ("images", "datasets", "published", "fetch", "folders")}
 # What reads an image file: (module, name) imported, or called as module.name.
@@ -124,9 +126,18 @@ def test_no_circle():
     assert find_circle() is None, " -> ".join(find_circle())
 
 
-@pytest.mark.parametrize("module", sorted(m for m in SOURCES if not m.startswith(LESSONS)))
-def test_the_core_never_imports_the_lessons(module):
-    assert not {m for m in GRAPH[module] if m.startswith(LESSONS)}
+def is_lesson(module):
+    return module == LESSONS or module.startswith(LESSONS + ".")
+
+
+@pytest.mark.parametrize("module", sorted(m for m in SOURCES if not is_lesson(m) and m not in COMMANDS))
+def test_the_core_never_imports_the_lessons_or_the_commands(module):
+    assert not {m for m in GRAPH[module] if is_lesson(m) or m in COMMANDS}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in SOURCES if is_lesson(m)))
+def test_the_lessons_never_import_the_commands(module):
+    assert not GRAPH[module] & COMMANDS
 
 
 @pytest.mark.parametrize("module", sorted(set(SOURCES) - DATA_MODULES))
