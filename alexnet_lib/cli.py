@@ -200,7 +200,7 @@ def _add_course_parser(commands: argparse._SubParsersAction) -> None:
     course.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
 
     def run(args: argparse.Namespace) -> int:
-        from .course import run_course
+        from .lessons.course import run_course
 
         return run_course(args.notebooks, args.profile)
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import env
+from .. import env
 
 
 def _headline_path(notebook: str) -> Path:
@@ -47,10 +47,6 @@ def _save_figures(notebook: Any, folder: Path) -> int:
 
 def run_course(notebooks: list[Path] | None = None, profile: str | None = None) -> int:
     """Execute ``notebooks`` (default: all, in order) and print a summary; 0 if all ran."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
     root = env.project_root()
     notebooks = notebooks or sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     profile = profile or env.current_profile()
@@ -58,44 +54,54 @@ def run_course(notebooks: list[Path] | None = None, profile: str | None = None) 
     outputs = env.outputs_dir()
     (outputs / "notebooks").mkdir(parents=True, exist_ok=True)
     print(f"running {len(notebooks)} notebooks in the {profile} profile; results in {outputs}")
-    rows = []
     started = time.perf_counter()
-    for path in notebooks:
-        _headline_path(path.stem).unlink(missing_ok=True)
-        notebook = nbformat.read(path, as_version=4)
-        client = NotebookClient(  # log_level: no kernel start-up warnings between the summary lines
-            notebook,
-            timeout=None,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(path.parent.resolve())}},
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-        clock = time.perf_counter()
-        print(f"  {path.stem} ...", end=" ", flush=True)
-        try:
-            client.execute()
-            status = "ok"
-        except CellExecutionError as error:
-            status = "failed: " + (str(error).strip().splitlines() or ["?"])[-1][:200]
-        seconds = time.perf_counter() - clock
-        nbformat.write(notebook, outputs / "notebooks" / path.name)
-        figures = _save_figures(notebook, outputs / "figures" / path.stem)
-        headline_file = _headline_path(path.stem)
-        headline = json.loads(headline_file.read_text())["headline"] if headline_file.exists() else "(no headline)"
-        print(f"{status} in {seconds:.0f} s")
-        rows.append(
-            {
-                "notebook": path.stem,
-                "status": status,
-                "seconds": round(seconds, 1),
-                "figures": figures,
-                "headline": headline,
-            }
-        )
+    rows = [_run_notebook(path, outputs) for path in notebooks]
     total = time.perf_counter() - started
     (outputs / "course-summary.json").write_text(
         json.dumps({"profile": profile, "seconds": round(total, 1), "notebooks": rows}, indent=2) + "\n"
     )
+    _print_summary(rows, profile, total, outputs)
+    return 0 if all(row["status"] == "ok" for row in rows) else 1
+
+
+def _run_notebook(path: Path, outputs: Path) -> dict[str, Any]:
+    """Execute one notebook with nbclient, keep the executed copy and its figures; its summary row."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    _headline_path(path.stem).unlink(missing_ok=True)
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(  # log_level: no kernel start-up warnings between the summary lines
+        notebook,
+        timeout=None,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    clock = time.perf_counter()
+    print(f"  {path.stem} ...", end=" ", flush=True)
+    try:
+        client.execute()
+        status = "ok"
+    except CellExecutionError as error:
+        status = "failed: " + (str(error).strip().splitlines() or ["?"])[-1][:200]
+    seconds = time.perf_counter() - clock
+    nbformat.write(notebook, outputs / "notebooks" / path.name)
+    figures = _save_figures(notebook, outputs / "figures" / path.stem)
+    headline_file = _headline_path(path.stem)
+    headline = json.loads(headline_file.read_text())["headline"] if headline_file.exists() else "(no headline)"
+    print(f"{status} in {seconds:.0f} s")
+    return {
+        "notebook": path.stem,
+        "status": status,
+        "seconds": round(seconds, 1),
+        "figures": figures,
+        "headline": headline,
+    }
+
+
+def _print_summary(rows: list[dict[str, Any]], profile: str, total: float, outputs: Path) -> None:
     print(f"\nCourse summary ({profile} profile, {total / 60:.1f} min):")
     for row in rows:
         mark = "ok " if row["status"] == "ok" else "FAIL"
@@ -105,4 +111,3 @@ def run_course(notebooks: list[Path] | None = None, profile: str | None = None) 
         if row["status"] != "ok":
             print(f"       {row['status']}")
     print(f"executed notebooks: {outputs / 'notebooks'}; figures: {outputs / 'figures'}")
-    return 0 if all(row["status"] == "ok" for row in rows) else 1
