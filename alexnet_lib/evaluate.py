@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import Checkpoint
 from .datasets import ImageSet
 from .env import autocast
 from .transforms import BatchTransform, ten_crop_views
@@ -83,3 +85,13 @@ def evaluate(
     finally:
         model.train(was_training)
     return Evaluation(torch.cat(all_probs), data.labels.cpu(), data.classes)
+
+
+def evaluate_checkpoint(
+    path: Path | str, data: ImageSet, *, dtype: torch.dtype = torch.float32
+) -> tuple[Evaluation, Evaluation]:
+    """A saved model on ``data`` (on its device), fed as in training: centre crop, then §4.1's ten crops averaged."""
+    checkpoint = Checkpoint.read(path)
+    model = checkpoint.model().to(data.images.device)
+    transform = checkpoint.eval_transform(channels_last=True)
+    return evaluate(model, data, transform, dtype=dtype), evaluate(model, data, transform, tta=True, dtype=dtype)

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from .datasets import ImageSet
+from .env import autocast
 from .errors import CourseError
 from .transforms import BatchTransform, PILDataset
 
@@ -52,6 +55,36 @@ def images_per_second(
         calls += 1
     synchronize(device)
     return calls * images_per_step / (time.perf_counter() - started)
+
+
+def training_speed(
+    model: nn.Module,
+    batches: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    *,
+    dtype: torch.dtype,
+    batch_size: int,
+    steps: int,
+    warmup: int = 1,
+    compile: bool = False,
+) -> float:
+    """Training images/s of ``model``: §5's SGD steps on the batches ``batches()`` returns, under autocast
+    (with a gradient scaler for fp16, as the trainer), and no host sync per step (notebook 04,
+    benchmarks/train_speed.py)."""
+    net = torch.compile(model) if compile else model
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+    def step() -> None:
+        images, labels = batches()
+        with autocast(device, dtype):
+            loss = F.cross_entropy(net(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    return images_per_second(step, batch_size, device, warmup=warmup, steps=steps)
 
 
 # The two input pipelines (notebook 02, benchmarks/data_pipeline.py) --------------------------
