@@ -63,6 +63,31 @@ def _umask() -> int:
     return mask
 
 
+def model_fields(
+    model: AlexNet,
+    *,
+    variant: str,
+    classes: list[str],
+    in_channels: int,
+    image_size: int,
+    crop: float,
+    stats: Stats,
+    dataset: str,
+) -> dict[str, Any]:
+    """What a checkpoint carries to be used alone: the weights and how images were fed (``Checkpoint`` reads them)."""
+    return {
+        "model": model.state_dict(),
+        "variant": variant,
+        "num_classes": len(classes),
+        "in_channels": in_channels,
+        "classes": list(classes),
+        "image_size": image_size,
+        "crop": crop,
+        "normalization": {"mean": list(stats.mean), "std": list(stats.std)},
+        "dataset": dataset,
+    }
+
+
 def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a course checkpoint safely; any problem becomes one clear ``CourseError``."""
     path = Path(path)
@@ -227,6 +252,18 @@ class Checkpoint:
     def eval_transform(self, *, channels_last: bool = False) -> BatchTransform:
         """The test-time input pipeline the model was trained with (see ``eval_transform``)."""
         return eval_transform(self.payload, channels_last=channels_last)
+
+
+def record_conv1(path: Path, epoch: int, weights: torch.Tensor, variant: str) -> None:
+    """Add conv1's filters after ``epoch`` to ``conv1.pt`` (epoch 0: the initialisation), for notebook 05.
+
+    Epochs from ``epoch`` on, saved by a run that was then resumed from earlier, are replaced.
+    """
+    saved = load_checkpoint(path) if path.exists() and epoch > 0 else {"epochs": [], "weights": []}
+    keep = [i for i, e in enumerate(saved["epochs"]) if e < epoch]
+    epochs = [saved["epochs"][i] for i in keep] + [epoch]
+    history = [saved["weights"][i] for i in keep] + [weights.detach().float().cpu().clone()]
+    save_checkpoint(path, {"epochs": epochs, "weights": history, "variant": variant})
 
 
 def load_conv1_history(checkpoint_path: Path | str) -> dict[str, Any] | None:
