@@ -22,6 +22,7 @@ filters after each epoch, for notebook 05), ``result.json`` and ``tensorboard/``
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -42,15 +43,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import env
-from .checkpoint import load_checkpoint, save_checkpoint, write_text_atomically
-from .config import TrainConfig, load_config
+from .checkpoint import load_checkpoint, model_fields, record_conv1, save_checkpoint, write_text_atomically
+from .config import TrainConfig
 from .datasets import Splits, dataset_folder
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .fetch import load_dataset
 from .model import alexnet
 from .progress import Callback, TensorBoardLog
-from .transforms import BatchTransform, PILDataset, pil_transform
+from .transforms import BatchTransform, PILDataset
 
 
 class TrainingDiverged(CourseError):
@@ -151,15 +152,17 @@ class Trainer:
             raise CourseError(
                 f"batch size {config.batch_size} is larger than the {len(self.train_data)} training images"
             )
-        augment = dict(
+        self.train_transform = BatchTransform(
+            config.image_size,
+            self.data.stats,
+            train=True,
             crop=config.crop,
             flip=config.flip,
             pca_std=config.pca_std,
             channels=self.in_channels,
             channels_last=config.channels_last,
         )
-        self.train_transform = BatchTransform(config.image_size, self.data.stats, train=True, **augment)
-        self.test_transform = BatchTransform(config.image_size, self.data.stats, train=False, **augment)
+        self.test_transform = dataclasses.replace(self.train_transform, train=False)
 
         self.model = alexnet(
             config.variant,
@@ -283,15 +286,7 @@ class Trainer:
     def _pil_batches(self, order: torch.Tensor, mine: slice) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The conventional path: per-image PIL transforms in DataLoader workers."""
         c = self.config
-        transform = pil_transform(
-            c.image_size,
-            self.data.stats,
-            train=True,
-            crop=c.crop,
-            flip=c.flip,
-            pca_std=c.pca_std,
-            channels=self.in_channels,
-        )
+        transform = self.train_transform.pil()  # the same settings, per PIL image
         batches = [
             order[s * c.batch_size : (s + 1) * c.batch_size][mine].tolist()
             for s in range(self.step, self.steps_per_epoch)
@@ -454,16 +449,19 @@ class Trainer:
         }
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        c = self.config
+        fields = model_fields(
+            self.model,
+            variant=c.variant,
+            classes=self.data.classes,
+            in_channels=self.in_channels,
+            image_size=c.image_size,
+            crop=c.crop,
+            stats=self.data.stats,
+            dataset=c.dataset,
+        )
         return {
-            "model": self.model.state_dict(),
-            "variant": self.config.variant,
-            "num_classes": len(self.data.classes),
-            "in_channels": self.in_channels,
-            "classes": list(self.data.classes),
-            "image_size": self.config.image_size,
-            "crop": self.config.crop,
-            "normalization": {"mean": list(self.data.stats.mean), "std": list(self.data.stats.std)},
-            "dataset": self.config.dataset,
+            **fields,
             "epoch": self.epoch,
             "step": self.step,
             "global_step": self.global_step,
@@ -526,12 +524,7 @@ class Trainer:
 
     def _record_conv1(self) -> None:
         """Append conv1's filters to ``conv1.pt`` (epoch 0 is the initialisation), for notebook 05."""
-        path = self.run_dir / "conv1.pt"
-        saved = load_checkpoint(path) if path.exists() and self.epoch > 0 else {"epochs": [], "weights": []}
-        keep = [i for i, e in enumerate(saved["epochs"]) if e < self.epoch]
-        epochs = [saved["epochs"][i] for i in keep] + [self.epoch]
-        weights = [saved["weights"][i] for i in keep] + [self.model.conv1.weight.detach().float().cpu().clone()]
-        save_checkpoint(path, {"epochs": epochs, "weights": weights, "variant": self.config.variant})
+        record_conv1(self.run_dir / "conv1.pt", self.epoch, self.model.conv1.weight, self.config.variant)
 
     def _write_history(self) -> None:
         write_text_atomically(self.run_dir / "history.json", json.dumps(self.history, indent=2) + "\n")
@@ -565,42 +558,3 @@ class Trainer:
 def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train a model as ``config`` says and return the result (see ``Trainer``)."""
     return Trainer(config, callbacks).fit()
-
-
-SHIPPED_CONFIGS = {"fashion-mnist": "fashion_mnist", "cifar10": "cifar10"}
-
-
-def trained_checkpoint(dataset: str, *, fallback_images: int = 8000) -> Path:
-    """The checkpoint notebook 03 (Fashion-MNIST) or 04 (CIFAR-10) saved, for notebooks 05 and 06.
-
-    When it is missing or unfinished, as on a fresh quick run, a small model is trained now
-    on ``fallback_images`` images with the quick profile, and the notebook says so: a later
-    lesson never fails because an earlier one was not run.
-    """
-    path = default_run_dir(dataset) / "last.pt"
-    if path.exists():
-        try:
-            if load_checkpoint(path)["step"] == 0:  # saved at the end of an epoch
-                return path
-        except CourseError as error:
-            print(f"ignoring {path}: {error}")
-    fallback = default_run_dir(dataset).with_name(f"{dataset}-fallback")
-    if (fallback / "last.pt").exists() and (fallback / "result.json").exists():
-        print(
-            f"No checkpoint from the training notebook at {path}; using the small model trained earlier in {fallback}."
-        )
-        return fallback / "last.pt"
-    print(
-        f"No checkpoint from the training notebook at {path}: training a small quick model on "
-        f"{fallback_images:,} images now (about a minute on 2 CPU cores). Run the training notebook for a better one."
-    )
-    config = load_config(
-        SHIPPED_CONFIGS[dataset],
-        "quick",
-        train_subset=fallback_images,
-        test_subset=2000,
-        checkpoint_dir=str(fallback),
-        histograms=False,
-    )
-    train(config)
-    return fallback / "last.pt"

@@ -14,8 +14,9 @@ import torch
 from alexnet_lib.checkpoint import load_checkpoint
 from alexnet_lib.config import TrainConfig
 from alexnet_lib.errors import CourseError
+from alexnet_lib.lessons.course import trained_checkpoint
 from alexnet_lib.progress import plot_run
-from alexnet_lib.train import Trainer, TrainingDiverged, trained_checkpoint
+from alexnet_lib.train import Trainer, TrainingDiverged
 
 from .conftest import ROOT, run_command
 

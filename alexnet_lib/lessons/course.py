@@ -1,4 +1,5 @@
-"""``make course``: execute every notebook headless, keep what it made, and summarise.
+"""``make course``: execute every notebook headless, keep what it made, and summarise; and the
+checkpoint a later lesson borrows from an earlier one (``trained_checkpoint``).
 
 Each notebook ends by calling ``record_headline`` with its main result; the runner executes
 the notebooks in order with nbclient (so 05 and 06 find the checkpoints 03 and 04 saved),
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import env
+from ..checkpoint import load_checkpoint
+from ..config import load_config
+from ..errors import CourseError
+from ..train import default_run_dir, train
 
 
 def _headline_path(notebook: str) -> Path:
@@ -111,3 +116,45 @@ def _print_summary(rows: list[dict[str, Any]], profile: str, total: float, outpu
         if row["status"] != "ok":
             print(f"       {row['status']}")
     print(f"executed notebooks: {outputs / 'notebooks'}; figures: {outputs / 'figures'}")
+
+
+# The checkpoint a later lesson borrows (notebooks 05 and 06) ---------------------------------
+
+
+SHIPPED_CONFIGS = {"fashion-mnist": "fashion_mnist", "cifar10": "cifar10"}
+
+
+def trained_checkpoint(dataset: str, *, fallback_images: int = 8000) -> Path:
+    """The checkpoint notebook 03 (Fashion-MNIST) or 04 (CIFAR-10) saved, for notebooks 05 and 06.
+
+    When it is missing or unfinished, as on a fresh quick run, a small model is trained now
+    on ``fallback_images`` images with the quick profile, and the notebook says so: a later
+    lesson never fails because an earlier one was not run.
+    """
+    path = default_run_dir(dataset) / "last.pt"
+    if path.exists():
+        try:
+            if load_checkpoint(path)["step"] == 0:  # saved at the end of an epoch
+                return path
+        except CourseError as error:
+            print(f"ignoring {path}: {error}")
+    fallback = default_run_dir(dataset).with_name(f"{dataset}-fallback")
+    if (fallback / "last.pt").exists() and (fallback / "result.json").exists():
+        print(
+            f"No checkpoint from the training notebook at {path}; using the small model trained earlier in {fallback}."
+        )
+        return fallback / "last.pt"
+    print(
+        f"No checkpoint from the training notebook at {path}: training a small quick model on "
+        f"{fallback_images:,} images now (about a minute on 2 CPU cores). Run the training notebook for a better one."
+    )
+    config = load_config(
+        SHIPPED_CONFIGS[dataset],
+        "quick",
+        train_subset=fallback_images,
+        test_subset=2000,
+        checkpoint_dir=str(fallback),
+        histograms=False,
+    )
+    train(config)
+    return fallback / "last.pt"
