@@ -24,13 +24,12 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from alexnet_lib import alexnet
-from alexnet_lib.env import autocast, device_name, pick_device, resolve_precision
+from alexnet_lib.env import device_name, pick_device, resolve_precision
 from alexnet_lib.fetch import load_dataset
 from alexnet_lib.summary import total_flops
-from alexnet_lib.timing import images_per_second, write_record
+from alexnet_lib.timing import training_speed, write_record
 from alexnet_lib.transforms import BatchTransform, PILDataset, pil_transform
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +42,6 @@ def measure(mode: str, args: argparse.Namespace, device: torch.device, data) -> 
     dtype = torch.float32 if conventional else resolve_precision(device, "auto")
     layout = torch.contiguous_format if conventional else torch.channels_last
     model = alexnet("paper", num_classes=10).to(device, memory_format=layout)
-    net = torch.compile(model) if mode == "course+compile" else model
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
@@ -75,18 +72,16 @@ def measure(mode: str, args: argparse.Namespace, device: torch.device, data) -> 
                 yield transform(images_on_device[index], generator=generator), labels_on_device[index]
 
     stream = batches()
-
-    def step() -> torch.Tensor:
-        images, labels = next(stream)
-        with autocast(device, dtype):
-            loss = F.cross_entropy(net(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return loss.detach()
-
-    # No host sync per step, as in the course's trainer: the clock is read once the device is done.
-    return images_per_second(step, args.batch, device, warmup=args.warmup, steps=args.steps)
+    return training_speed(
+        model,
+        lambda: next(stream),
+        device,
+        dtype=dtype,
+        batch_size=args.batch,
+        steps=args.steps,
+        warmup=args.warmup,  # compilation, cuDNN autotuning, worker start-up
+        compile=mode == "course+compile",
+    )
 
 
 def main() -> None:
