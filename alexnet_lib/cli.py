@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,11 +22,10 @@ if TYPE_CHECKING:
 
 
 def _config_help() -> dict[str, str]:
-    """Each ``TrainConfig`` field's comment, read from its source: one place documents both."""
+    """Each ``TrainConfig`` field's help, kept beside the field (``metadata["help"]``)."""
     from .config import TrainConfig
 
-    source = inspect.getsource(TrainConfig)
-    return dict(re.findall(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$", source, flags=re.MULTILINE))
+    return {f.name: f.metadata["help"] for f in dataclasses.fields(TrainConfig) if "help" in f.metadata}
 
 
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:

@@ -1,4 +1,5 @@
-"""A training run's settings: one dataclass, read from YAML, every field a command-line flag.
+"""A training run's settings: one dataclass, read from YAML, every field a command-line flag
+whose ``--help`` line is the field's own (``setting(default, help)``).
 
 The paper's recipe (§5) is the default: SGD with momentum 0.9, weight decay 5e-4, batch 128,
 lr 0.01 divided by 10 when validation accuracy stops improving (here the test accuracy
@@ -25,43 +26,48 @@ from .errors import CourseError
 from .model import VARIANTS
 
 
+def setting(default: Any, help: str, **metadata: Any) -> Any:
+    """A ``TrainConfig`` field: its default and the help that ``--help`` and the docs show (``metadata["help"]``)."""
+    return field(default=default, metadata={"help": help, **metadata})
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run."""
 
-    dataset: str = "fashion-mnist"  # fashion-mnist, cifar10, or a prepared image-folder dataset
-    variant: str = "paper"  # paper, paper-two-tower or torchvision
-    image_size: int = 227  # the paper net's input; 67 is the smallest it accepts
-    in_channels: int | None = None  # None: the dataset's own (1 for Fashion-MNIST); 3 repeats grey
-    init: str = "kaiming"  # kaiming, or paper (§5: N(0, 0.01), biases of 1)
-    dropout: float = 0.5  # §4.2
-    epochs: int = 10  # passes over the training set (the paper: about 90)
-    batch_size: int = 128  # §5; split across processes under torchrun
-    optimizer: str = "sgd"  # sgd (§5) or adam
-    lr: float = 0.01  # §5
-    momentum: float = 0.9  # §5
-    weight_decay: float = 5e-4  # §5
-    schedule: str = "plateau"  # plateau (§5: lr / 10 when test accuracy stalls), onecycle, cosine, none
-    plateau_patience: int = 2  # epochs without improvement before the lr is divided by 10
-    label_smoothing: float = 0.0  # 0 in the paper
-    crop: float = 224 / 256  # §4.1: crop side as a fraction of the image side
-    flip: bool = True  # §4.1 horizontal reflections
-    pca_std: float = 0.1  # §4.1 colour noise; 0 turns it off
-    train_subset: int | None = None  # use this many training images (None: all)
-    test_subset: int | None = None  # evaluate on this many test images (None: all)
-    precision: str = "auto"  # auto (bf16 where the hardware has it, else fp16 on CUDA, fp32), bf16, fp16, fp32
-    channels_last: bool = True  # NHWC memory layout, faster convolutions
-    compile: bool = False  # torch.compile the model
-    pipeline: str = "device"  # device (batched tensors) or pil (per-image PIL in DataLoader workers)
-    workers: int = 4  # DataLoader workers for the pil pipeline
-    device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
-    seed: int = 0  # seeds the init, data order, augmentation and dropout
-    log_every: int = 20  # steps between progress updates (the only host syncs in an epoch)
-    histograms: bool = True  # weight and gradient histograms in TensorBoard, once per epoch
-    checkpoint_dir: str | None = None  # None: outputs/runs/<dataset>
-    resume: str | None = None  # a checkpoint to continue from
-    data_dir: str | None = None  # None: ALEXNET_DATA_DIR or data/
-    profile: str | None = field(default=None, metadata={"yaml": False})  # the profile read from the YAML
+    dataset: str = setting("fashion-mnist", "fashion-mnist, cifar10, or a prepared image-folder dataset")
+    variant: str = setting("paper", "paper, paper-two-tower or torchvision")
+    image_size: int = setting(227, "the paper net's input; 67 is the smallest it accepts")
+    in_channels: int | None = setting(None, "None: the dataset's own (1 for Fashion-MNIST); 3 repeats grey")
+    init: str = setting("kaiming", "kaiming, or paper (§5: N(0, 0.01), biases of 1)")
+    dropout: float = setting(0.5, "§4.2")
+    epochs: int = setting(10, "passes over the training set (the paper: about 90)")
+    batch_size: int = setting(128, "§5; split across processes under torchrun")
+    optimizer: str = setting("sgd", "sgd (§5) or adam")
+    lr: float = setting(0.01, "§5")
+    momentum: float = setting(0.9, "§5")
+    weight_decay: float = setting(5e-4, "§5")
+    schedule: str = setting("plateau", "plateau (§5: lr / 10 when test accuracy stalls), onecycle, cosine, none")
+    plateau_patience: int = setting(2, "epochs without improvement before the lr is divided by 10")
+    label_smoothing: float = setting(0.0, "0 in the paper")
+    crop: float = setting(224 / 256, "§4.1: crop side as a fraction of the image side")
+    flip: bool = setting(True, "§4.1 horizontal reflections")
+    pca_std: float = setting(0.1, "§4.1 colour noise; 0 turns it off")
+    train_subset: int | None = setting(None, "use this many training images (None: all)")
+    test_subset: int | None = setting(None, "evaluate on this many test images (None: all)")
+    precision: str = setting("auto", "auto (bf16 where the hardware has it, else fp16 on CUDA, fp32), bf16, fp16, fp32")
+    channels_last: bool = setting(True, "NHWC memory layout, faster convolutions")
+    compile: bool = setting(False, "torch.compile the model")
+    pipeline: str = setting("device", "device (batched tensors) or pil (per-image PIL in DataLoader workers)")
+    workers: int = setting(4, "DataLoader workers for the pil pipeline")
+    device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
+    seed: int = setting(0, "seeds the init, data order, augmentation and dropout")
+    log_every: int = setting(20, "steps between progress updates (the only host syncs in an epoch)")
+    histograms: bool = setting(True, "weight and gradient histograms in TensorBoard, once per epoch")
+    checkpoint_dir: str | None = setting(None, "None: outputs/runs/<dataset>")
+    resume: str | None = setting(None, "a checkpoint to continue from")
+    data_dir: str | None = setting(None, "None: ALEXNET_DATA_DIR or data/")
+    profile: str | None = setting(None, "the profile read from the YAML", yaml=False)
 
     def __post_init__(self) -> None:
         kinds = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
