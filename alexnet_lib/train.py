@@ -130,57 +130,9 @@ class Trainer:
     def __init__(self, config: TrainConfig, callbacks: Sequence[Callback] = (), data: Splits | None = None) -> None:
         self.config = config
         self.callbacks = list(callbacks)
-        self.rank, self.world, local_rank = _distributed()
-        if config.batch_size % self.world:
-            raise CourseError(f"batch size {config.batch_size} does not split evenly over {self.world} processes")
-        self.device = env.pick_device(config.device)
-        if self.device.type == "cuda" and self.world > 1:
-            self.device = torch.device("cuda", local_rank)
-            torch.cuda.set_device(self.device)
-        env.seed_everything(config.seed)
-        self.dtype = env.resolve_precision(self.device, config.precision)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
-
-        self.data = data or load_training_data(config)
-        on_device = config.pipeline == "device"
-        self.train_data = self.data.train.to(self.device) if on_device else self.data.train
-        self.test_data = self.data.test.to(self.device)
-        self.in_channels = config.in_channels or self.data.channels
-        self.steps_per_epoch = len(self.train_data) // config.batch_size
-        if self.steps_per_epoch == 0:
-            raise CourseError(
-                f"batch size {config.batch_size} is larger than the {len(self.train_data)} training images"
-            )
-        self.train_transform = BatchTransform(
-            config.image_size,
-            self.data.stats,
-            train=True,
-            crop=config.crop,
-            flip=config.flip,
-            pca_std=config.pca_std,
-            channels=self.in_channels,
-            channels_last=config.channels_last,
-        )
-        self.test_transform = dataclasses.replace(self.train_transform, train=False)
-
-        self.model = alexnet(
-            config.variant,
-            num_classes=len(self.data.classes),
-            in_channels=self.in_channels,
-            init=config.init,
-            dropout=config.dropout,
-        )
-        memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-        self.model.to(self.device, memory_format=memory_format)
-        self.net: nn.Module = self.model
-        if self.world > 1:
-            self.net = nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device] if self.device.type == "cuda" else None
-            )
-            torch.manual_seed(config.seed + self.rank)  # different dropout masks on each rank
-        if config.compile:
-            self.net = torch.compile(self.net)
+        self._place()
+        self._load_data(data)
+        self._build_model()
 
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
@@ -204,6 +156,64 @@ class Trainer:
             self._record_conv1()
 
     # -- set-up ---------------------------------------------------------------------------
+
+    def _place(self) -> None:
+        """Rank, world size and device (one GPU per process under torchrun), seeds, precision."""
+        self.rank, self.world, local_rank = _distributed()
+        if self.config.batch_size % self.world:
+            raise CourseError(f"batch size {self.config.batch_size} does not split evenly over {self.world} processes")
+        self.device = env.pick_device(self.config.device)
+        if self.device.type == "cuda" and self.world > 1:
+            self.device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(self.device)
+        env.seed_everything(self.config.seed)
+        self.dtype = env.resolve_precision(self.device, self.config.precision)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+    def _load_data(self, data: Splits | None) -> None:
+        """The splits on their devices, the step count and the input pipelines."""
+        self.data = data or load_training_data(self.config)
+        on_device = self.config.pipeline == "device"
+        self.train_data = self.data.train.to(self.device) if on_device else self.data.train
+        self.test_data = self.data.test.to(self.device)
+        self.in_channels = self.config.in_channels or self.data.channels
+        self.steps_per_epoch = len(self.train_data) // self.config.batch_size
+        if self.steps_per_epoch == 0:
+            raise CourseError(
+                f"batch size {self.config.batch_size} is larger than the {len(self.train_data)} training images"
+            )
+        self.train_transform = BatchTransform(
+            self.config.image_size,
+            self.data.stats,
+            train=True,
+            crop=self.config.crop,
+            flip=self.config.flip,
+            pca_std=self.config.pca_std,
+            channels=self.in_channels,
+            channels_last=self.config.channels_last,
+        )
+        self.test_transform = dataclasses.replace(self.train_transform, train=False)
+
+    def _build_model(self) -> None:
+        """The model on the device, wrapped for DDP and torch.compile where asked."""
+        self.model = alexnet(
+            self.config.variant,
+            num_classes=len(self.data.classes),
+            in_channels=self.in_channels,
+            init=self.config.init,
+            dropout=self.config.dropout,
+        )
+        memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format
+        self.model.to(self.device, memory_format=memory_format)
+        self.net: nn.Module = self.model
+        if self.world > 1:
+            self.net = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device] if self.device.type == "cuda" else None
+            )
+            torch.manual_seed(self.config.seed + self.rank)  # different dropout masks on each rank
+        if self.config.compile:
+            self.net = torch.compile(self.net)
 
     def _optimizer(self) -> torch.optim.Optimizer:
         c = self.config
