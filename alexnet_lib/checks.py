@@ -444,7 +444,9 @@ def check_pca_shift(my_shift: Callable[[torch.Tensor, torch.Tensor, torch.Tensor
     """Exercise 02.4: ``my_shift(alpha, eigenvalues, eigenvectors)``: §4.1's colour shift of one image (C values).
 
     The eigenvectors are the columns of the C x C matrix; each is scaled by alpha times the
-    square root of its eigenvalue (Krizhevsky's cuda-convnet2 code; the paper writes the eigenvalue).
+    square root of its eigenvalue, as Krizhevsky's cuda-convnet2 does (``convdata.py`` scales
+    by ``pca_stdevs``). §4.1 as printed writes the eigenvalue itself: that answer is
+    recognised and gets "Not yet" with the reason the course differs, not a bare hint.
     """
     generator = torch.Generator().manual_seed(0)
     eigenvectors, _ = torch.linalg.qr(torch.randn(3, 3, generator=generator))  # orthonormal columns
@@ -461,7 +463,14 @@ def check_pca_shift(my_shift: Callable[[torch.Tensor, torch.Tensor, torch.Tensor
     mine = mine.flatten().float()
     expected = eigenvectors @ (alpha * eigenvalues.sqrt())
     if torch.allclose(mine, eigenvectors @ (alpha * eigenvalues), atol=1e-5):
-        return _report(False, "", "scale by the square roots of the eigenvalues (the std along each axis).")
+        return _report(
+            False,
+            "",
+            "you scaled by the eigenvalues themselves, which is exactly what §4.1 prints, so you read the "
+            "paper right. This exercise asks for their square roots, as Krizhevsky's cuda-convnet2 code does: "
+            "an eigenvalue is a variance (pixel units squared), its square root the std along that axis, "
+            "in pixel units like the shift. Use eigenvalues.sqrt().",
+        )
     if torch.allclose(mine, eigenvectors.T @ (alpha * eigenvalues.sqrt()), atol=1e-5):
         return _report(False, "", "the eigenvectors are the columns of the matrix, not its rows.")
     return _report(
