@@ -95,7 +95,7 @@ def check_lrn(my_lrn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
 
 
 def buggy_models() -> dict[str, nn.Sequential]:
-    """Two AlexNets, each with one of the mistakes most often seen in public AlexNet code."""
+    """Two AlexNets, each with a mistake found in published AlexNet code (notebook 01 cites where)."""
     relu_on_logits = alexnet("paper", num_classes=10)
     relu_on_logits.add_module("relu8", nn.ReLU())
     lrn_after_conv5 = alexnet("paper", num_classes=10)
