@@ -180,7 +180,7 @@ class Trainer:
 
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=env.needs_grad_scaler(self.dtype))
         self.order_generator = torch.Generator().manual_seed(config.seed)
         self.augment_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
         self.order_state = self.order_generator.get_state()
