@@ -498,6 +498,11 @@ class Trainer:
             )
         done, planned, wanted = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.epochs
         fixed_length = self.config.schedule in ("onecycle", "cosine")  # laid out for the planned epochs
+        if fixed_length and done >= wanted == planned:  # finished, and no more epochs asked for
+            raise CourseError(
+                f"--resume: that run has finished its {done} epochs, and its {self.config.schedule} schedule "
+                f"cannot stretch beyond them; start a new run with --epochs N to train longer"
+            )
         if fixed_length and (done >= wanted or planned != wanted):
             raise CourseError(
                 f"--resume: the {self.config.schedule} schedule was laid out for {planned} epochs and cannot "

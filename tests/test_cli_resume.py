@@ -117,3 +117,5 @@ def test_a_finished_run_or_a_fixed_length_schedule_is_refused_clearly(runs, tmp_
     save_checkpoint(tmp_path / "onecycle.pt", onecycle)
     line = one_error_line(run_command("train", "--resume", str(tmp_path / "onecycle.pt"), "--epochs", "2"))
     assert "onecycle schedule was laid out for 1 epochs and cannot stretch to 2" in line
+    line = one_error_line(run_command("train", "--resume", str(tmp_path / "onecycle.pt")))
+    assert "finished its 1 epochs, and its onecycle schedule cannot stretch beyond them" in line
