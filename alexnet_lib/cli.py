@@ -120,7 +120,8 @@ def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
         flags = ", ".join("--" + k.replace("_", "-") for k in CHANGEABLE_ON_RESUME if k != "resume")
         raise CourseError(
             f"--resume: the checkpoint's run has {had} but the command asks for {wanted}; a resumed run keeps "
-            f"its settings (only {flags} may change): drop those flags, or start a new run without --resume"
+            f"its settings (only {flags} may change): give the first run's values or none (no --config), "
+            "or start a new run without --resume"
         )
     changes = {k: v for k, v in asked.items() if k in CHANGEABLE_ON_RESUME}
     changes.setdefault("checkpoint_dir", str(Path(args.resume).parent))
