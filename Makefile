@@ -3,6 +3,7 @@
 #   make course   execute every notebook headless (quick profile on a CPU, full on a GPU)
 #   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
+#   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ ifneq ($(TCMALLOC),)
 export LD_PRELOAD := $(TCMALLOC)
 endif
 
-.PHONY: course test lab data lint clean
+.PHONY: course test lab data lint clean gpu-check-dry
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -28,6 +29,10 @@ test: $(INSTALLED) $(DATASETS)
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 tests  # two workers, one thread each
 	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
+
+# benchmarks/gpu_check.sh shrunk to a few minutes on a CPU, writing only under outputs/ (CI runs it)
+gpu-check-dry: $(INSTALLED) $(DATASETS)
+	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh --dry-run
 
 lab: $(INSTALLED) $(DATASETS)
 	$(BIN)/jupyter lab notebooks

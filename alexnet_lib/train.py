@@ -180,7 +180,7 @@ class Trainer:
 
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=env.needs_grad_scaler(self.dtype))
         self.order_generator = torch.Generator().manual_seed(config.seed)
         self.augment_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
         self.order_state = self.order_generator.get_state()
@@ -498,6 +498,11 @@ class Trainer:
             )
         done, planned, wanted = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.epochs
         fixed_length = self.config.schedule in ("onecycle", "cosine")  # laid out for the planned epochs
+        if fixed_length and done >= wanted == planned:  # finished, and no more epochs asked for
+            raise CourseError(
+                f"--resume: that run has finished its {done} epochs, and its {self.config.schedule} schedule "
+                f"cannot stretch beyond them; start a new run with --epochs N to train longer"
+            )
         if fixed_length and (done >= wanted or planned != wanted):
             raise CourseError(
                 f"--resume: the {self.config.schedule} schedule was laid out for {planned} epochs and cannot "
@@ -509,7 +514,8 @@ class Trainer:
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         if self.scheduler is not None and checkpoint["scheduler"] is not None:
             self.scheduler.load_state_dict(checkpoint["scheduler"])
-        self.scaler.load_state_dict(checkpoint["scaler"])
+        if checkpoint["scaler"]:  # empty when the run had no fp16 scaler (bf16 or fp32, e.g. on another device)
+            self.scaler.load_state_dict(checkpoint["scaler"])
         rng = checkpoint["rng"]
         torch.set_rng_state(rng["torch"].cpu())
         if "cuda" in rng and self.device.type == "cuda":

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from alexnet_lib import alexnet
 from alexnet_lib.datasets import load_dataset
-from alexnet_lib.env import autocast, device_name, pick_device, resolve_precision
+from alexnet_lib.env import autocast, device_name, needs_grad_scaler, pick_device, resolve_precision
 from alexnet_lib.summary import total_flops
 from alexnet_lib.transforms import BatchTransform, PILDataset, pil_transform
 
@@ -51,6 +51,7 @@ def measure(mode: str, args: argparse.Namespace, device: torch.device, data) -> 
     model = alexnet("paper", num_classes=10).to(device, memory_format=layout)
     net = torch.compile(model) if mode == "course+compile" else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(dtype))  # fp16, as the trainer
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
 
@@ -87,8 +88,9 @@ def measure(mode: str, args: argparse.Namespace, device: torch.device, data) -> 
         with autocast(device, dtype):
             loss = F.cross_entropy(net(images), labels)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         return loss.detach()
 
     for _ in range(args.warmup):  # compilation, cuDNN autotuning, worker start-up
