@@ -84,11 +84,12 @@ class RunResult:
 
     def summary(self) -> str:
         """The one line the command prints at the end."""
+        last = self.history[-1] if self.history else {}
+        val = f"validation top-1 {last['val_top1']:.2%} | " if "val_top1" in last else ""
         if self.evaluation is None:
-            done = f"after epoch {self.history[-1]['epoch']} (validation top-1 " if self.history else ""
-            done += f"{self.history[-1]['val_top1']:.2%})" if self.history else "before the first epoch ended"
-            return f"stopped {done}; no test figure until the run ends; checkpoint {self.checkpoint}"
-        val = f"validation top-1 {self.history[-1]['val_top1']:.2%} | " if self.history else ""
+            done = f"after epoch {last['epoch']}" if last else "before the first epoch ended"
+            val = val.replace(" | ", "; ")
+            return f"stopped {done} ({val}no test figure until the run ends); checkpoint {self.checkpoint}"
         return (
             f"{val}test top-1 {self.evaluation.top1:.2%} | top-5 {self.evaluation.top5:.2%} | "
             f"{self.images_seen:,} training images in {self.train_seconds:.0f} s "
@@ -163,6 +164,8 @@ class Trainer:
         on_device = config.pipeline == "device"
         self.train_data = self.data.train.to(self.device) if on_device else self.data.train
         self.val_data = self.data.val.to(self.device) if self.data.val is not None else None
+        if self.val_data is None and config.schedule == "plateau":
+            raise CourseError("schedule plateau steps on validation accuracy: set val_size above 0")
         self.test_data = self.data.test.to(self.device)
         self.in_channels = config.in_channels or self.data.channels
         self.steps_per_epoch = len(self.train_data) // config.batch_size
@@ -239,7 +242,7 @@ class Trainer:
             )
         if c.schedule == "onecycle":  # warm up for a quarter of the run (at least 2 steps), then anneal;
             # like Smith's one-cycle policy it moves momentum (Adam's beta1) 0.95 -> 0.85 -> 0.95
-            pct_start = max(0.25, 2 / total) if total > 2 else 0.5
+            pct_start = max(0.25, 2 / total) if total > 2 else 0.75  # 2 steps: warm-up must end after step 1
             return torch.optim.lr_scheduler.OneCycleLR(
                 self.optimizer, max_lr=c.lr, total_steps=max(total, 2), pct_start=pct_start
             )
@@ -280,7 +283,7 @@ class Trainer:
                 f"({self.steps_per_epoch} steps each)"
             )
 
-    def _measure_images_per_second(self, steps: int = 3) -> float:
+    def _measure_images_per_second(self, steps: int = 2) -> float:
         """Training speed over ``steps`` steps (after one untimed) of a throwaway copy of the model.
 
         The copy, its optimiser and its random batches leave the run itself untouched: its
@@ -498,8 +501,6 @@ class Trainer:
             record.update(val_loss=val.loss, val_top1=val.top1, val_top5=val.top5)
         self.history.append(record)
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            if "val_top1" not in record:
-                raise CourseError("schedule plateau needs a validation split: set val_size above 0")
             self.scheduler.step(record["val_top1"])
         if self.epoch == self.config.epochs:  # the end: the test set, read once for the reported figure
             self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)

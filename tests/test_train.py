@@ -290,7 +290,7 @@ def test_only_validation_steers_the_run_and_the_test_set_is_read_once_at_the_end
     assert stepped == [record["val_top1"] for record in result.history]
     assert len(result.evaluation.labels) == 48 and "validation top-1" in result.summary()
     assert load_checkpoint(result.checkpoint)["metrics"]["test_top1"] == result.evaluation.top1
-    with pytest.raises(CourseError, match="plateau needs a validation split"):
+    with pytest.raises(CourseError, match="plateau steps on validation accuracy: set val_size above 0"):
         Trainer(tiny_config(tmp_path, epochs=1, schedule="plateau"), data=dataclasses.replace(data, val=None)).fit()
 
 
