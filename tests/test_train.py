@@ -321,3 +321,17 @@ def test_measuring_the_speed_leaves_the_run_untouched(tmp_path, fashion_small):
     assert budgeted.history[0]["train_images"] == 64  # an hour is enough for all of them
     assert json.loads((budgeted.run_dir / "result.json").read_text())["budget"]["time_budget_s"] == 3600
     assert_bitwise_equal(weights(plain.checkpoint), weights(budgeted.checkpoint))
+
+
+def test_an_image_folder_holds_out_a_tenth_of_its_training_images_at_most(tmp_path, capsys):
+    from alexnet_lib.train import load_training_data
+
+    from .data_fixtures import write_image_tree
+
+    write_image_tree(tmp_path / "pets", ("cat", "dog"), per_class=20, splits=("train", "val"))
+    config = TrainConfig(dataset="pets", data_dir=str(tmp_path), image_size=67)
+    data = load_training_data(config)
+    assert (len(data.train), len(data.val), len(data.test)) == (36, 4, 40)  # val/ is the test set
+    assert "validation: 4 of the 40 training images (a tenth)" in capsys.readouterr().out
+    again = load_training_data(dataclasses.replace(config, seed=3))
+    assert torch.equal(again.val.images, data.val.images)  # the same held-out images whatever the run's seed
