@@ -106,7 +106,7 @@ def test_shipped_configs_hold_out_5000_validation_images_and_budget_the_quick_pr
     for name in ("fashion_mnist", "cifar10"):
         full, quick = load_config(name, "full"), load_config(name, "quick")
         assert (full.val_size, full.val_seed, full.time_budget_s) == (5000, 2012, None)
-        assert quick.val_size == 5000 and quick.time_budget_s == 300 and quick.train_subset is None
+        assert (quick.val_size, quick.val_subset, quick.time_budget_s, quick.train_subset) == (5000, 1000, 300, None)
 
 
 @pytest.mark.parametrize(
