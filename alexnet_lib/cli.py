@@ -205,11 +205,15 @@ def _data_fetch(args: argparse.Namespace) -> int:
 
 def _data_info(args: argparse.Namespace) -> int:
     from . import env
-    from .datasets import KNOWN_DATASETS, is_prepared, read_meta
+    from .datasets import KNOWN_DATASETS, VAL_SEED, VAL_SIZE, is_prepared, read_meta
     from .fetch import IMAGE_SUFFIXES
 
     root = Path(args.data_dir or env.data_dir())
     print(f"data directory: {root}")
+    print(
+        f"training holds out {VAL_SIZE:,} training images for validation (a tenth of an image folder's train/ "
+        f"at most), chosen by seed {VAL_SEED} (config: val_size, val_seed); the test split is read once, at the end"
+    )
     found = set()
     for folder in sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith(".")):
         if is_prepared(folder):
@@ -220,6 +224,11 @@ def _data_info(args: argparse.Namespace) -> int:
                 found.add(folder.name)
                 continue
             counts = ", ".join(f"{split} {n:,}" for split, n in meta["counts"].items())
+            train = meta["counts"].get("train", 0)
+            if train > VAL_SIZE:
+                counts = counts.replace(
+                    f"train {train:,}", f"train {train:,} ({train - VAL_SIZE:,} + {VAL_SIZE:,} val)"
+                )
             print(
                 f"  {folder.name:<16} {counts} | {len(meta['classes'])} classes, "
                 f"{meta['channels']}x{meta['size']}x{meta['size']} | from {meta['source']}"

@@ -88,13 +88,13 @@ def plot_confusion(confusion: torch.Tensor, classes: Sequence[str], title: str =
 
 
 def plot_history(history: Sequence[dict], title: str = "") -> Figure:
-    """Per-epoch train/test loss and accuracy from a run's history."""
+    """Per-epoch train and validation loss and accuracy from a run's history."""
     epochs = [r["epoch"] for r in history]
     figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(10, 3.5))
     loss_axis.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
-    loss_axis.plot(epochs, [r["test_loss"] for r in history], "o-", label="test")
+    loss_axis.plot(epochs, [r["val_loss"] for r in history], "o-", label="validation")
     acc_axis.plot(epochs, [r["train_acc"] for r in history], "o-", label="train")
-    acc_axis.plot(epochs, [r["test_top1"] for r in history], "o-", label="test top-1")
+    acc_axis.plot(epochs, [r["val_top1"] for r in history], "o-", label="validation top-1")
     for axis, label in ((loss_axis, "loss"), (acc_axis, "accuracy")):
         axis.set_xlabel("epoch")
         axis.set_ylabel(label)
