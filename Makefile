@@ -3,12 +3,17 @@
 #   make course   execute every notebook headless (quick profile on a CPU, full on a GPU)
 #   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
+#   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with Debian 12's own Python:
+#                    make PYTHON=/usr/bin/python3 VENV=.venv-debian test-unit
+#   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
+#                    installed from a wheel must change none of them; notebooks run outside the checkout
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATASETS := data/fashion-mnist/train.pt data/cifar10/train.pt
+TESTS := tests
 
 # tcmalloc makes PyTorch on a CPU about a third faster (glibc malloc page-faults on every
 # step); used when installed (Debian: libtcmalloc-minimal4), never required.
@@ -17,7 +22,7 @@ ifneq ($(TCMALLOC),)
 export LD_PRELOAD := $(TCMALLOC)
 endif
 
-.PHONY: course test lab data lint clean
+.PHONY: course test test-unit test-colab lab data lint clean
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -28,6 +33,12 @@ test: $(INSTALLED) $(DATASETS)
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 tests  # two workers, one thread each
 	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
+
+test-unit: $(INSTALLED) $(DATASETS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(TESTS)
+
+test-colab: $(DATASETS)
+	bash .ci/colab_check.sh
 
 lab: $(INSTALLED) $(DATASETS)
 	$(BIN)/jupyter lab notebooks
@@ -44,4 +55,4 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) outputs
+	rm -rf $(VENV) .venv-debian .venv-colab outputs
