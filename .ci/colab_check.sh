@@ -50,7 +50,7 @@ wheel=$(ls "$work"/wheel/alexnet_course-*.whl)
 "${pip[@]}" install --dry-run --report "$work/report.json" "$wheel"
 "${pip[@]}" install "$wheel"
 "${pip[@]}" freeze --all >"$work/after.txt"
-"$venv/bin/python" - "$work/before.txt" "$work/after.txt" "$work/report.json" <<'EOF'
+"$venv/bin/python" - "$work/before.txt" "$work/after.txt" "$work/report.json" "$work/colab-constraints.txt" <<'EOF'
 import json, sys
 def versions(path):
     lines = [line.strip() for line in open(path) if "==" in line]
@@ -59,6 +59,8 @@ before, after = versions(sys.argv[1]), versions(sys.argv[2])
 planned = {item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"] for item in json.load(open(sys.argv[3]))["install"]}
 changed = sorted(f"{name} {before[name]} -> {after.get(name, 'removed')}" for name in before if after.get(name) != before[name])
 changed += sorted(f"{name} {before[name]} -> {version} (planned)" for name, version in planned.items() if name in before)
+colab = versions(sys.argv[4])  # a package Colab has that the stand-in lacks must come at Colab's version too
+changed += sorted(f"{name} {colab[name]} -> {after[name]}" for name in after if name not in before and name in colab and after[name] != colab[name])
 added = sorted(f"{name} {version}" for name, version in after.items() if name not in before)
 print(f"colab: installing the course added {', '.join(added)}")
 if changed:
