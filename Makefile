@@ -4,12 +4,17 @@
 #   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
 #   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
+#   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with Debian 12's own Python:
+#                    make PYTHON=/usr/bin/python3 VENV=.venv-debian test-unit
+#   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
+#                    installed from a wheel must change none of them; notebooks run outside the checkout
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATASETS := data/fashion-mnist/train.pt data/cifar10/train.pt
+TESTS := tests
 
 # tcmalloc makes PyTorch on a CPU about a third faster (glibc malloc page-faults on every
 # step); used when installed (Debian: libtcmalloc-minimal4), never required.
@@ -18,7 +23,7 @@ ifneq ($(TCMALLOC),)
 export LD_PRELOAD := $(TCMALLOC)
 endif
 
-.PHONY: course test lab data lint clean gpu-check-dry
+.PHONY: course test test-unit test-colab lab data lint clean gpu-check-dry
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -33,6 +38,12 @@ test: $(INSTALLED) $(DATASETS)
 # benchmarks/gpu_check.sh shrunk to a few minutes on a CPU, writing only under outputs/ (CI runs it)
 gpu-check-dry: $(INSTALLED) $(DATASETS)
 	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh --dry-run
+
+test-unit: $(INSTALLED) $(DATASETS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(TESTS)
+
+test-colab: $(DATASETS)
+	bash .ci/colab_check.sh
 
 lab: $(INSTALLED) $(DATASETS)
 	$(BIN)/jupyter lab notebooks
@@ -49,4 +60,4 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) outputs
+	rm -rf $(VENV) .venv-debian .venv-colab outputs

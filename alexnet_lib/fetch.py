@@ -10,8 +10,8 @@
 
 Every import is built in a hidden staging folder beside the target and renamed into place
 only when complete, so a failed or interrupted import leaves nothing half-written. Archives
-are checked against their published checksums where those are known, and extracted with
-``tarfile``'s ``data`` filter (no absolute paths, links out of the tree or device files).
+are checked against their published checksums where those are known, and extracted only if
+every member is a plain file or folder inside the target (``tarfile``'s ``data`` filter too, where it exists).
 CIFAR-10's pickled batches are read by an unpickler that can rebuild NumPy arrays and
 nothing else, since a pickle can otherwise run any code while loading.
 """
@@ -248,18 +248,23 @@ def verify_checksum(path: Path) -> None:
 
 
 def extract(archive: Path, into: Path) -> Path:
-    """Extract a .tar(.gz) safely and return the folder that holds its content."""
+    """Extract a .tar(.gz) safely and return the folder that holds its content.
+
+    Every member is checked first, the same way on every Python: plain files and folders inside
+    ``into`` only, else one ``CourseError`` that names the member. Where ``tarfile`` has filters
+    (3.11.4 and newer, and backports), the ``data`` filter guards the extraction a second time.
+    """
     into.mkdir(parents=True)
+    root = into.resolve()
     with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            path = (root / member.name).resolve()
+            if not (member.isfile() or member.isdir()) or root not in (path, *path.parents):
+                raise CourseError(f"{archive} holds {member.name!r}, which is not a plain file or folder inside it")
         if hasattr(tarfile, "data_filter"):
-            tar.extractall(into, filter="data")
-        else:  # Pythons before 3.10.12 have no filters: allow plain files and folders inside `into` only
-            members = tar.getmembers()
-            root = into.resolve()
-            for member in members:
-                path = (root / member.name).resolve()
-                if not (member.isfile() or member.isdir()) or root not in (path, *path.parents):
-                    raise CourseError(f"{archive} holds {member.name!r}, which is not a plain file inside the archive")
+            tar.extractall(into, members=members, filter="data")
+        else:
             tar.extractall(into, members=members)
     entries = [p for p in into.iterdir() if not p.name.startswith(".")]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else into
