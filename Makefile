@@ -3,6 +3,7 @@
 #   make course   execute every notebook headless (quick profile on a CPU, full on a GPU)
 #   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
+#   make test-browser  the lessons in JupyterLab, driven in Chromium (widgets, upload, progress bars)
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,10 @@ ifneq ($(TCMALLOC),)
 export LD_PRELOAD := $(TCMALLOC)
 endif
 
-.PHONY: course test lab data lint clean
+# Debian's chromium by default; Playwright drives it (its own browser download needs the internet).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: course test test-browser lab data lint clean
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -28,6 +32,17 @@ test: $(INSTALLED) $(DATASETS)
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 tests  # two workers, one thread each
 	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
+	@if [ -x "$(CHROMIUM)" ]; then echo "browser tests: not part of make test; run \`make test-browser\`"; \
+	else echo "browser tests: not run (no Chromium at $(CHROMIUM)); install chromium, then run \`make test-browser\`"; fi
+
+# JupyterLab in a real browser (tests/browser); screenshots in outputs/browser/.
+test-browser: $(VENV)/.browser $(DATASETS)
+	@[ -x "$(CHROMIUM)" ] || { echo "error: no Chromium at $(CHROMIUM); install it (Debian: apt-get install chromium) or set CHROMIUM=PATH"; exit 1; }
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest -p no:xdist --browser tests/browser
+
+$(VENV)/.browser: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
+	touch $@
 
 lab: $(INSTALLED) $(DATASETS)
 	$(BIN)/jupyter lab notebooks
