@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -186,14 +187,28 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    if report.when == "call":
+        item.failed_call = report.failed  # for the page fixture's screenshot
+    return report
+
+
 @pytest.fixture
-def page(browser: object, lab: Lab) -> Iterator[object]:
-    """A fresh browser page; its notebook's kernel is shut down afterwards."""
+def page(browser: object, lab: Lab, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser page; a screenshot if the test failed; its notebook's kernel shut down afterwards."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     opened = context.new_page()
     opened.set_default_timeout(60_000)
+    console: list[str] = []
+    opened.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     try:
         yield opened
+        if getattr(request.node, "failed_call", False):
+            stem = re.sub(r"\W+", "-", request.node.name).strip("-")
+            opened.screenshot(path=SHOTS / f"FAILED-{stem}.png", full_page=True)
+            (SHOTS / f"FAILED-{stem}-console.txt").write_text("\n".join(console) + "\n")
     finally:
         context.close()
         lab.shut_down_kernels()

@@ -58,8 +58,18 @@ def prompts(panel) -> list[str]:
 
 def run_all(page, panel, name: str) -> None:
     """Run → Run All Cells, and wait until no cell is running or waiting to run."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    for attempt in range(3):  # a click before the page has settled can go nowhere: then again
+        page.keyboard.press("Escape")
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        started = time.monotonic() + 20
+        while not any(re.search(r"[*\d]", prompt) for prompt in prompts(panel)):  # queued, or already done
+            if time.monotonic() > started:
+                break
+            time.sleep(0.5)
+        else:
+            break
+        assert attempt < 2, f"{name}: Run All Cells started nothing"
     deadline = time.monotonic() + RUN_ALL_MINUTES * 60
     while (
         any("*" in prompt for prompt in prompts(panel))
