@@ -214,10 +214,12 @@ def test_06_upload_takes_a_jpeg_and_shows_its_top5(page, lab: Lab, tmp_path: Pat
 
     # Run the cell below the upload (Shift+Enter), then ask the kernel what it predicted.
     cell = panel.locator(".jp-CodeCell").filter(has_text="uploads = uploaded_files(upload)")
+    prompt = cell.locator(".jp-InputArea-prompt")
+    before = prompt.inner_text()  # Run All showed the default photo's prediction here
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
     deadline = time.monotonic() + 120
-    while "*" in cell.locator(".jp-InputArea-prompt").inner_text() or not cell.locator(".jp-OutputArea img").count():
+    while prompt.inner_text() == before or "*" in prompt.inner_text() or not cell.locator(".jp-OutputArea img").count():
         assert time.monotonic() < deadline, "the upload cell showed no prediction"
         time.sleep(1)
     shot(cell.locator(".jp-Cell-outputArea"), "06-upload-top5.png")
