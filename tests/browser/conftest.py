@@ -104,9 +104,14 @@ def stop(server: subprocess.Popen, runtime: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that a SIGTERM (CI's timeout) still runs the fixtures' cleanup
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     home = tmp_path_factory.mktemp("lab")
+    signal.signal(signal.SIGTERM, interrupted)
     shutil.copytree(ROOT / "notebooks", home / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     jupyter = home / "jupyter"
     port, token = free_port(), os.urandom(24).hex()
