@@ -39,3 +39,14 @@ def run_command(
         text=True,
         timeout=timeout,
     )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--browser", action="store_true", help="run tests/browser (JupyterLab in Chromium)")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/browser runs only under `make test-browser` (it needs Chromium and takes minutes)."""
+    if collection_path == ROOT / "tests" / "browser" and not config.getoption("browser"):
+        return True
+    return None
