@@ -3,12 +3,19 @@
 #   make course   execute every notebook headless (quick profile on a CPU, full on a GPU)
 #   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
+#   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
+#   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with Debian 12's own Python:
+#                    make PYTHON=/usr/bin/python3 VENV=.venv-debian test-unit
+#   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
+#                    installed from a wheel must change none of them; notebooks run outside the checkout
+#   make test-browser  the lessons in JupyterLab, driven in Chromium (widgets, upload, progress bars)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATASETS := data/fashion-mnist/train.pt data/cifar10/train.pt
+TESTS := tests
 
 # tcmalloc makes PyTorch on a CPU about a third faster (glibc malloc page-faults on every
 # step); used when installed (Debian: libtcmalloc-minimal4), never required.
@@ -17,7 +24,10 @@ ifneq ($(TCMALLOC),)
 export LD_PRELOAD := $(TCMALLOC)
 endif
 
-.PHONY: course test lab data lint clean
+# Debian's chromium by default; Playwright drives it (its own browser download needs the internet).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: course test test-unit test-colab test-browser lab data lint clean gpu-check-dry
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -28,6 +38,27 @@ test: $(INSTALLED) $(DATASETS)
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 tests  # two workers, one thread each
 	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
+	@if [ -x "$(CHROMIUM)" ]; then echo "browser tests: not part of make test; run \`make test-browser\`"; \
+	else echo "browser tests: not run (no Chromium at $(CHROMIUM)); install chromium, then run \`make test-browser\`"; fi
+
+# JupyterLab in a real browser (tests/browser); screenshots in outputs/browser/.
+test-browser: $(VENV)/.browser $(DATASETS)
+	@[ -x "$(CHROMIUM)" ] || { echo "error: no Chromium at $(CHROMIUM); install it (Debian: apt-get install chromium) or set CHROMIUM=PATH"; exit 1; }
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest -p no:xdist --browser tests/browser
+
+$(VENV)/.browser: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
+	touch $@
+
+# benchmarks/gpu_check.sh shrunk to a few minutes on a CPU, writing only under outputs/ (CI runs it)
+gpu-check-dry: $(INSTALLED) $(DATASETS)
+	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh --dry-run
+
+test-unit: $(INSTALLED) $(DATASETS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(TESTS)
+
+test-colab: $(DATASETS)
+	bash .ci/colab_check.sh
 
 lab: $(INSTALLED) $(DATASETS)
 	$(BIN)/jupyter lab notebooks
@@ -44,4 +75,4 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) outputs
+	rm -rf $(VENV) .venv-debian .venv-colab outputs

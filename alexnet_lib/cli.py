@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .errors import CourseError
 
 if TYPE_CHECKING:
+    from .config import TrainConfig
     from .inference import FileResult
 
 
@@ -56,8 +57,24 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_train)
 
 
+# Settings that say how a run is carried out, not what it computes: a resumed run may change
+# them. ``epochs`` trains further (the engine refuses it where the schedule cannot stretch).
+CHANGEABLE_ON_RESUME = (
+    "epochs",
+    "device",
+    "precision",
+    "compile",
+    "channels_last",
+    "workers",
+    "log_every",
+    "histograms",
+    "checkpoint_dir",
+    "data_dir",
+    "resume",
+)
+
+
 def _train(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
     from .config import TrainConfig, load_config
     from .env import current_profile
     from .train import train
@@ -65,16 +82,50 @@ def _train(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("yaml") is not False}
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
     if args.resume:
-        saved = load_checkpoint(args.resume).get("config")
-        if not isinstance(saved, dict):
-            raise CourseError(f"{args.resume} is not a training checkpoint; resume from a run's last.pt")
-        config = load_config(None, None, **{**saved, **overrides})  # unknown settings: a clear error
+        config = _resume_config(args, overrides)
     else:
         profile = args.profile or (current_profile() if args.config else None)
         config = load_config(args.config, profile, **overrides)
     result = train(config)
     print(result.summary())
     return 130 if result.interrupted else 0
+
+
+def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
+    """The checkpoint's own settings, with the flags that may change; flags that contradict it are an error.
+
+    The first run's flags (and its ``--config``/``--profile``) may be given again: they must agree with
+    the checkpoint. The run continues in the checkpoint's folder unless ``--checkpoint-dir`` says otherwise.
+    """
+    from .checkpoint import load_checkpoint
+    from .config import load_config
+    from .env import current_profile
+
+    saved = load_checkpoint(args.resume).get("config")
+    if not isinstance(saved, dict):
+        raise CourseError(f"{args.resume} is not a training checkpoint; resume from a run's last.pt")
+    saved = dict(saved)
+    profile = saved.pop("profile", None)
+    asked = dict(overrides)
+    if args.config is not None:  # the file's settings, as the first run read them, count as asked for
+        from_file = load_config(args.config, args.profile or profile or current_profile()).to_dict()
+        asked = {k: v for k, v in from_file.items() if k not in CHANGEABLE_ON_RESUME or k == "epochs"} | asked
+    if args.profile is not None:
+        asked["profile"] = args.profile
+    recorded = {**saved, "profile": profile}
+    contradicted = [k for k in asked if k not in CHANGEABLE_ON_RESUME and k in recorded and recorded[k] != asked[k]]
+    if contradicted:
+        had = ", ".join(f"{k}={recorded[k]}" for k in contradicted)
+        wanted = ", ".join(f"{k}={asked[k]}" for k in contradicted)
+        flags = ", ".join("--" + k.replace("_", "-") for k in CHANGEABLE_ON_RESUME if k != "resume")
+        raise CourseError(
+            f"--resume: the checkpoint's run has {had} but the command asks for {wanted}; a resumed run keeps "
+            f"its settings (only {flags} may change): give the first run's values or none (no --config), "
+            "or start a new run without --resume"
+        )
+    changes = {k: v for k, v in asked.items() if k in CHANGEABLE_ON_RESUME}
+    changes.setdefault("checkpoint_dir", str(Path(args.resume).parent))
+    return load_config(None, profile, **{**saved, **changes, "resume": str(args.resume)})
 
 
 def _add_data_parser(commands: argparse._SubParsersAction) -> None:
@@ -154,11 +205,15 @@ def _data_fetch(args: argparse.Namespace) -> int:
 
 def _data_info(args: argparse.Namespace) -> int:
     from . import env
-    from .datasets import KNOWN_DATASETS, is_prepared, read_meta
+    from .datasets import KNOWN_DATASETS, VAL_SEED, VAL_SIZE, is_prepared, read_meta
     from .images import list_image_files
 
     root = Path(args.data_dir or env.data_dir())
     print(f"data directory: {root}")
+    print(
+        f"training holds out {VAL_SIZE:,} training images for validation (a tenth of an image folder's train/ "
+        f"at most), chosen by seed {VAL_SEED} (config: val_size, val_seed); the test split is read once, at the end"
+    )
     found = set()
     for folder in sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith(".")):
         if is_prepared(folder):
@@ -169,6 +224,11 @@ def _data_info(args: argparse.Namespace) -> int:
                 found.add(folder.name)
                 continue
             counts = ", ".join(f"{split} {n:,}" for split, n in meta["counts"].items())
+            train = meta["counts"].get("train", 0)
+            if train > VAL_SIZE:
+                counts = counts.replace(
+                    f"train {train:,}", f"train {train:,} ({train - VAL_SIZE:,} + {VAL_SIZE:,} val)"
+                )
             print(
                 f"  {folder.name:<16} {counts} | {len(meta['classes'])} classes, "
                 f"{meta['channels']}x{meta['size']}x{meta['size']} | from {meta['source']}"

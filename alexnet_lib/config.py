@@ -2,17 +2,19 @@
 whose ``--help`` line is the field's own (``setting(default, help)``).
 
 The paper's recipe (§5) is the default: SGD with momentum 0.9, weight decay 5e-4, batch 128,
-lr 0.01 divided by 10 when validation accuracy stops improving (here the test accuracy
-stands in for a validation set, a shortcut that lets the test set steer training). The
-deviations that make short runs work (OneCycle or cosine schedules, label smoothing, Adam)
+lr 0.01 divided by 10 when validation accuracy stops improving. The validation split is
+``val_size`` training images held out by a fixed seed; the test set is read once, at the end.
+The deviations that make short runs work (OneCycle or cosine schedules, label smoothing, Adam)
 are opt-in, and the shipped configs name the ones they use. A YAML file may hold ``profiles: {quick: ..., full: ...}``
-whose keys override the top level for that profile.
+whose keys override the top level for that profile. ``ALEXNET_PRECISION`` (auto, bf16, fp16,
+fp32), when set, overrides the files' precision, so that a notebook can be run in fp32.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from .datasets import VAL_SEED, VAL_SIZE
 from .env import project_root
 from .errors import CourseError
 from .model import VARIANTS
@@ -42,19 +45,27 @@ class TrainConfig:
     init: str = setting("kaiming", "kaiming, or paper (§5: N(0, 0.01), biases of 1)")
     dropout: float = setting(0.5, "§4.2")
     epochs: int = setting(10, "passes over the training set (the paper: about 90)")
+    time_budget_s: float | None = setting(
+        None, "train only as many images as fit in this many seconds (speed measured first)"
+    )
     batch_size: int = setting(128, "§5; split across processes under torchrun")
     optimizer: str = setting("sgd", "sgd (§5) or adam")
     lr: float = setting(0.01, "§5")
     momentum: float = setting(0.9, "§5")
     weight_decay: float = setting(5e-4, "§5")
-    schedule: str = setting("plateau", "plateau (§5: lr / 10 when test accuracy stalls), onecycle, cosine, none")
+    schedule: str = setting("plateau", "plateau (§5: lr / 10 when validation accuracy stalls), onecycle, cosine, none")
     plateau_patience: int = setting(2, "epochs without improvement before the lr is divided by 10")
     label_smoothing: float = setting(0.0, "0 in the paper")
     crop: float = setting(224 / 256, "§4.1: crop side as a fraction of the image side")
     flip: bool = setting(True, "§4.1 horizontal reflections")
     pca_std: float = setting(0.1, "§4.1 colour noise; 0 turns it off")
     train_subset: int | None = setting(None, "use this many training images (None: all)")
-    test_subset: int | None = setting(None, "evaluate on this many test images (None: all)")
+    val_size: int = setting(VAL_SIZE, "training images held out for validation (schedules, checkpoints); 0: none")
+    val_seed: int = setting(
+        VAL_SEED, "seeds which images are held out; not the run's seed, so every run holds out the same"
+    )
+    val_subset: int | None = setting(None, "validate on this many of them after each epoch (None: all)")
+    test_subset: int | None = setting(None, "test, once at the end, on this many test images (None: all)")
     precision: str = setting("auto", "auto (bf16 where the hardware has it, else fp16 on CUDA, fp32), bf16, fp16, fp32")
     channels_last: bool = setting(True, "NHWC memory layout, faster convolutions")
     compile: bool = setting(False, "torch.compile the model")
@@ -99,7 +110,9 @@ class TrainConfig:
         for name in ("dropout", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise CourseError(f"{name} must be in [0, 1); got {getattr(self, name)}")
-        for name in ("momentum", "weight_decay", "pca_std", "workers", "plateau_patience"):
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise CourseError(f"time_budget_s must be positive; got {self.time_budget_s}")
+        for name in ("momentum", "weight_decay", "pca_std", "workers", "plateau_patience", "val_size"):
             if getattr(self, name) < 0:
                 raise CourseError(f"{name} must not be negative; got {getattr(self, name)}")
         if self.in_channels is not None and self.in_channels < 1:
@@ -158,6 +171,8 @@ def load_config(path: Path | str | None, profile: str | None = None, **overrides
             raise CourseError(f"profile must be quick or full; got {profile!r}")
         values.update(profiles.get(profile) or {})
         values["profile"] = profile
+    if os.environ.get("ALEXNET_PRECISION"):  # e.g. fp32, to time a notebook as a CPU without bf16 runs it
+        values["precision"] = os.environ["ALEXNET_PRECISION"].strip().lower()
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - known)

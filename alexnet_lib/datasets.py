@@ -5,6 +5,12 @@ split is one ``uint8`` tensor of shape N x C x H x W, moved to the GPU when ther
 Batches are then index lookups, and resizing and augmentation run batched on the device
 (``transforms.py``): no per-image Python work per step.
 
+Training never sees the test set: ``load_dataset`` holds out a validation split from the
+training images (``VAL_SIZE`` of them, chosen by a permutation seeded with ``VAL_SEED``,
+independent of the run's seed, so every run of the course holds out the same images).
+Schedules and checkpoints look at the validation split; the test set is read once, at the
+end, for the reported figure.
+
 A prepared dataset is a folder in the data directory holding ``train.pt`` and ``test.pt``
 (plain tensors, loaded with ``weights_only=True``) and ``meta.json`` (classes, counts,
 source, and the statistics below). This module alone writes and reads that folder;
@@ -36,6 +42,10 @@ FASHION_MNIST_CLASSES = (
     "Ankle boot",
 )
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+VAL_SIZE = 5_000  # validation images held out of each course training set
+VAL_SEED = 2012  # seeds the held-out choice; not the run's seed, so every run holds out the same images
 
 
 @dataclass(frozen=True)
@@ -125,14 +135,34 @@ class ImageSet:
         return torch.bincount(self.labels.cpu(), minlength=len(self.classes))
 
 
+def split_validation(train: ImageSet, val_size: int, seed: int = VAL_SEED) -> tuple[ImageSet, ImageSet]:
+    """``(train, val)``: ``val_size`` images held out of ``train`` by a permutation seeded with ``seed``.
+
+    The held-out images depend on ``seed`` and the training set only, never on a run's seed.
+    """
+    if not 0 < val_size < len(train):
+        raise CourseError(f"val_size must be between 1 and {len(train) - 1} for {len(train):,} training images")
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
+    held, kept = order[:val_size].sort().values, order[val_size:].sort().values
+    held, kept = held.to(train.labels.device), kept.to(train.labels.device)
+    return (
+        ImageSet(train.images[kept], train.labels[kept], train.classes),
+        ImageSet(train.images[held], train.labels[held], train.classes),
+    )
+
+
 @dataclass
 class Splits:
-    """A dataset: its train and test splits and its training-set statistics."""
+    """A dataset: its train, validation and test splits and its training-set statistics.
+
+    ``val`` is empty when no validation split was held out (``val_size=0``).
+    """
 
     name: str
     train: ImageSet
     test: ImageSet
     stats: Stats
+    val: ImageSet | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -145,8 +175,26 @@ class Splits:
         return self.train.images.shape[1]
 
     def to(self, device: torch.device | str) -> Splits:
-        """Both splits on ``device``."""
-        return Splits(self.name, self.train.to(device), self.test.to(device), self.stats)
+        """Every split on ``device``."""
+        val = self.val.to(device) if self.val is not None else None
+        return Splits(self.name, self.train.to(device), self.test.to(device), self.stats, val)
+
+    def held_out(self, val_size: int, seed: int = VAL_SEED) -> Splits:
+        """These splits with ``val_size`` training images moved to ``val`` (see ``split_validation``)."""
+        if val_size == 0:
+            return self
+        train, val = split_validation(self.train, val_size, seed)
+        return Splits(self.name, train, self.test, self.stats, val)
+
+    def subsets(self, train: int | None, val: int | None = None, test: int | None = None, seed: int = 0) -> Splits:
+        """Each split cut to that many images drawn at random (``ImageSet.subset``); None keeps all."""
+        return Splits(
+            self.name,
+            self.train.subset(train, seed),
+            self.test.subset(test, seed),
+            self.stats,
+            self.val.subset(val, seed) if self.val is not None else None,
+        )
 
 
 DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -203,16 +251,24 @@ def read_split(folder: Path, split: str) -> ImageSet:
 
 
 def read_dataset(
-    folder: Path, *, train_subset: int | None = None, test_subset: int | None = None, seed: int = 0
+    folder: Path,
+    *,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    seed: int = 0,
+    val_size: int = 0,
+    val_seed: int = VAL_SEED,
+    val_subset: int | None = None,
 ) -> Splits:
-    """The prepared dataset in ``folder``; ``train_subset``/``test_subset`` keep that many randomly chosen images."""
+    """The prepared dataset in ``folder``.
+
+    ``val_size`` images are first held out of the training set as ``val`` (training uses
+    ``VAL_SIZE``; 0, the default for looking at data, holds none out); then
+    ``train_subset``/``val_subset``/``test_subset`` keep that many randomly chosen images.
+    """
     meta = read_meta(folder)
     stats = Stats(
         **{k: tuple(map(tuple, v)) if k == "pca_eigenvectors" else tuple(v) for k, v in meta["stats"].items()}
     )
-    return Splits(
-        folder.name,
-        read_split(folder, "train").subset(train_subset, seed),
-        read_split(folder, "test").subset(test_subset, seed),
-        stats,
-    )
+    splits = Splits(folder.name, read_split(folder, "train"), read_split(folder, "test"), stats)
+    return splits.held_out(val_size, val_seed).subsets(train_subset, val_subset, test_subset, seed)

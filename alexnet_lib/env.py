@@ -102,11 +102,18 @@ def notebook_setup(seed: int = 0, device: str = "auto") -> Setup:
     return Setup(chosen, profile, seed, outputs)
 
 
+# bf16 in hardware (tensor cores, cuDNN convolutions) from compute capability 8.0 (Ampere).
+# Below it, e.g. Colab's T4 (7.5), torch.cuda.is_bf16_supported() still says True because
+# bf16 is emulated, slowly: there fp16 with a gradient scaler is the fast mixed precision.
+BF16_FROM_CAPABILITY = (8, 0)
+
+
 def resolve_precision(device: torch.device, requested: str = "auto") -> torch.dtype:
     """The autocast dtype for ``requested`` on ``device`` (``torch.float32`` means no autocast).
 
-    ``auto``: bf16 on GPUs that have it (Ampere and newer) and on CPUs with native bf16
-    (AVX512-BF16 or AMX, about 1.5x faster training here), fp16 on older GPUs, else fp32.
+    ``auto``: bf16 on GPUs of compute capability 8.0 and newer, fp16 (which needs a gradient
+    scaler) on older ones; bf16 on CPUs with native bf16 (AVX512-BF16 or AMX, about 1.5x faster
+    training here); fp32 on Apple MPS and other CPUs. ``fp32``, ``fp16``, ``bf16``: as asked.
     """
     if requested == "fp32" or device.type == "mps" and requested == "auto":
         return torch.float32
@@ -115,10 +122,15 @@ def resolve_precision(device: torch.device, requested: str = "auto") -> torch.dt
     if requested == "bf16":
         return torch.bfloat16
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.get_device_capability(device) >= BF16_FROM_CAPABILITY else torch.float16
     if device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return torch.bfloat16
     return torch.float32
+
+
+def needs_grad_scaler(dtype: torch.dtype) -> bool:
+    """fp16's narrow exponent lets small gradients underflow: scale the loss (bf16 and fp32 need not)."""
+    return dtype == torch.float16
 
 
 def autocast(device: torch.device, dtype: torch.dtype):  # noqa: ANN201 - a context manager

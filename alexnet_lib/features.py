@@ -304,8 +304,11 @@ def confidence_after_masking(
     """Each image's target-class probability once the ``fraction`` of its pixels that ``maps`` rates highest
     are replaced by the dataset's mean colour (0 after normalisation).
 
-    A sanity check for explanation maps (notebook 05): hiding the pixels a good map points
-    at should cost the model more confidence than hiding as many pixels at random.
+    A deletion check for explanation maps (notebook 05; Samek et al. 2017, the "deletion"
+    metric of RISE, Petsiuk et al. 2018): hiding the pixels a good map points at should cost
+    the model more confidence than hiding as many pixels at random. Masked images lie off the
+    training distribution (ROAR, Hooker et al. 2019), so compare with a random mask of the
+    same shape, never read the drop alone.
     """
     flat = maps.flatten(1)
     hidden = flat.topk(max(1, round(fraction * flat.shape[1])), dim=1).indices

@@ -11,8 +11,10 @@
 
 Every import is built in a hidden staging folder beside the target and renamed into place
 only when complete, so a failed or interrupted import leaves nothing half-written. Archives
-are checked against their published checksums where those are known, and extracted with
-``tarfile``'s ``data`` filter (no absolute paths, links out of the tree or device files).
+are checked against their published checksums where those are known, and extracted only if
+every member is a plain file or folder inside the target (``tarfile``'s ``data`` filter too, where it exists).
+CIFAR-10's pickled batches are read by an unpickler that can rebuild NumPy arrays and
+nothing else, since a pickle can otherwise run any code while loading.
 The published files themselves are read by ``published.py``.
 """
 
@@ -35,6 +37,7 @@ import torch
 from . import env
 from .datasets import (
     KNOWN_DATASETS,
+    VAL_SEED,
     Splits,
     compute_stats,
     dataset_folder,
@@ -131,11 +134,16 @@ def load_dataset(
     test_subset: int | None = None,
     seed: int = 0,
     fetch_missing: bool = True,
+    val_size: int = 0,
+    val_seed: int = VAL_SEED,
+    val_subset: int | None = None,
 ) -> Splits:
     """The train and test splits of ``name`` (``fashion-mnist``, ``cifar10`` or a prepared name).
 
-    A dataset that is not prepared yet is fetched first (a local copy, else a download);
-    ``train_subset``/``test_subset`` keep that many randomly chosen images.
+    A dataset that is not prepared yet is fetched first (a local copy, else a download).
+    ``val_size`` images are first held out of the training set as ``val`` (training uses
+    ``VAL_SIZE``; 0, the default for looking at data, holds none out); then
+    ``train_subset``/``val_subset``/``test_subset`` keep that many randomly chosen images.
     """
     folder = dataset_folder(name, data_dir)
     if not is_prepared(folder):
@@ -149,7 +157,15 @@ def load_dataset(
                 f"{name} is not prepared in {folder.parent}; run `python -m alexnet_lib data fetch {name}`"
             )
         fetch(name, data_dir=data_dir)
-    return read_dataset(folder, train_subset=train_subset, test_subset=test_subset, seed=seed)
+    return read_dataset(
+        folder,
+        train_subset=train_subset,
+        test_subset=test_subset,
+        seed=seed,
+        val_size=val_size,
+        val_seed=val_seed,
+        val_subset=val_subset,
+    )
 
 
 def _one_line(error: BaseException, limit: int = 200) -> str:
@@ -245,18 +261,23 @@ def _import_into(name: str, source: Path, folder: Path) -> None:
 
 
 def extract(archive: Path, into: Path) -> Path:
-    """Extract a .tar(.gz) safely and return the folder that holds its content."""
+    """Extract a .tar(.gz) safely and return the folder that holds its content.
+
+    Every member is checked first, the same way on every Python: plain files and folders inside
+    ``into`` only, else one ``CourseError`` that names the member. Where ``tarfile`` has filters
+    (3.11.4 and newer, and backports), the ``data`` filter guards the extraction a second time.
+    """
     into.mkdir(parents=True)
+    root = into.resolve()
     with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            path = (root / member.name).resolve()
+            if not (member.isfile() or member.isdir()) or root not in (path, *path.parents):
+                raise CourseError(f"{archive} holds {member.name!r}, which is not a plain file or folder inside it")
         if hasattr(tarfile, "data_filter"):
-            tar.extractall(into, filter="data")
-        else:  # Pythons before 3.10.12 have no filters: allow plain files and folders inside `into` only
-            members = tar.getmembers()
-            root = into.resolve()
-            for member in members:
-                path = (root / member.name).resolve()
-                if not (member.isfile() or member.isdir()) or root not in (path, *path.parents):
-                    raise CourseError(f"{archive} holds {member.name!r}, which is not a plain file inside the archive")
+            tar.extractall(into, members=members, filter="data")
+        else:
             tar.extractall(into, members=members)
     entries = [p for p in into.iterdir() if not p.name.startswith(".")]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else into

@@ -6,8 +6,13 @@ Variants (``alexnet(variant=...)``):
 - ``"paper-two-tower"``: the paper's two-GPU layout (Fig. 2) as grouped convolutions:
   conv2, conv4 and conv5 see only their own tower, conv3 and the FC layers see both
   (60,965,224 parameters, the figure the paper's "60 million" rounds).
-- ``"torchvision"``: the layout of ``torchvision.models.alexnet`` (Krizhevsky's 2014
-  "one weird trick" net: 64-192-384-256-256 channels, no LRN), 61,100,840 parameters.
+- ``"torchvision"``: the layout of ``torchvision.models.alexnet``: 64-192-384-256-256
+  channels, no LRN, 61,100,840 parameters. torchvision credits Krizhevsky's 2014 "one weird
+  trick" paper, whose footnote gives 64-192-384-384-256 (as quoted in pytorch/vision PRs 463
+  and 704); conv4's 256 comes from cuda-convnet2's ``layers/layers-imagenet-1gpu.cfg`` by way
+  of a Torch re-implementation, and was kept so the published weights load. Its dropout
+  zeroes the inputs of fc6 and fc7 (pool5's features and fc6's outputs), not the outputs of
+  fc6 and fc7 as §4.2 and the paper variants do (pytorch/vision issue 549).
   Its ``load_state_dict`` accepts torchvision's keys, so the official ImageNet weights load.
 
 Layers carry the paper's names (``conv1``..``conv5``, ``fc6``..``fc8``) with their ReLU,
@@ -58,7 +63,7 @@ class VariantInfo:
 VARIANTS: dict[str, VariantInfo] = {
     "paper": VariantInfo(227, 67, "the 2012 paper's network on one device"),
     "paper-two-tower": VariantInfo(227, 67, "the 2012 paper's two-GPU layout, as grouped convolutions"),
-    "torchvision": VariantInfo(224, 63, "torchvision's AlexNet (2014 'one weird trick' layout, no LRN)"),
+    "torchvision": VariantInfo(224, 63, "torchvision's AlexNet (cuda-convnet2's 1-GPU channels, no LRN)"),
 }
 
 
@@ -134,10 +139,10 @@ def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: floa
             ("flatten", nn.Flatten()),  # 9216
             ("fc6", nn.Linear(256 * 6 * 6, 4096)),  # 4096
             ("relu6", nn.ReLU()),
-            ("drop6", nn.Dropout(dropout)),  # §4.2 dropout on fc6 and fc7
+            ("drop6", nn.Dropout(dropout)),  # §4.2: zeroes the outputs of fc6 (after its ReLU)...
             ("fc7", nn.Linear(4096, 4096)),  # 4096
             ("relu7", nn.ReLU()),
-            ("drop7", nn.Dropout(dropout)),
+            ("drop7", nn.Dropout(dropout)),  # ...and of fc7
             ("fc8", nn.Linear(4096, num_classes)),  # logits: no ReLU, softmax is in the loss
         ]
     )
@@ -155,17 +160,17 @@ def _torchvision_layers(in_channels: int, num_classes: int, dropout: float) -> O
             ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),  # 192x13x13
             ("conv3", nn.Conv2d(192, 384, kernel_size=3, padding=1)),  # 384x13x13
             ("relu3", nn.ReLU()),
-            ("conv4", nn.Conv2d(384, 256, kernel_size=3, padding=1)),  # 256x13x13
+            ("conv4", nn.Conv2d(384, 256, kernel_size=3, padding=1)),  # 256x13x13 (cuda-convnet2 1-GPU; paper: 384)
             ("relu4", nn.ReLU()),
             ("conv5", nn.Conv2d(256, 256, kernel_size=3, padding=1)),  # 256x13x13
             ("relu5", nn.ReLU()),
             ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),  # 256x6x6
             ("avgpool", nn.AdaptiveAvgPool2d((6, 6))),
             ("flatten", nn.Flatten()),  # 9216
-            ("drop5", nn.Dropout(dropout)),  # torchvision drops pool5's features...
+            ("drop5", nn.Dropout(dropout)),  # torchvision drops fc6's inputs (pool5's features)...
             ("fc6", nn.Linear(256 * 6 * 6, 4096)),
             ("relu6", nn.ReLU()),
-            ("drop6", nn.Dropout(dropout)),  # ...and fc6's, but not fc7's
+            ("drop6", nn.Dropout(dropout)),  # ...and fc7's (fc6's outputs); fc7's outputs reach fc8 undropped
             ("fc7", nn.Linear(4096, 4096)),
             ("relu7", nn.ReLU()),
             ("fc8", nn.Linear(4096, num_classes)),

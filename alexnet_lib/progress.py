@@ -1,7 +1,8 @@
 """Watching a run: a live loss/accuracy plot for notebooks and TensorBoard logs (notebooks 03, 04).
 
 The trainer calls ``callback(event, record)`` with ``event`` "step" (every ``log_every``
-steps: running train loss and accuracy) or "epoch" (the epoch's record, with test accuracy).
+steps: running train loss and accuracy) or "epoch" (the epoch's record, with validation
+accuracy: the test set is read only at the end of a run, and so never drawn here).
 """
 
 from __future__ import annotations
@@ -47,21 +48,22 @@ class LivePlot:
 
 
 def draw_curves(loss_axes: Axes, acc_axes: Axes, steps: list[dict[str, Any]], epochs: list[dict[str, Any]]) -> None:
-    """Running training loss and accuracy (step records) with test figures after each epoch."""
+    """Running training loss and accuracy (step records) with validation figures after each epoch."""
     for axes in (loss_axes, acc_axes):
         axes.clear()
         axes.set_xlabel("epoch")
         axes.grid(alpha=0.3)
     x = [r["epoch_progress"] for r in steps]
-    # Train figures are taken with dropout on and augmented views, so they sit below test ones.
+    # Train figures are taken with dropout on and augmented views, so they sit below validation ones.
     loss_axes.plot(x, [r["recent_loss"] for r in steps], color="C0", alpha=0.35, label="train (recent steps)")
     acc_axes.plot(x, [r["recent_acc"] for r in steps], color="C0", alpha=0.35, label="train (recent steps)")
     loss_axes.plot(x, [r["train_loss"] for r in steps], color="C0", label="train (epoch so far)")
     acc_axes.plot(x, [r["train_acc"] for r in steps], color="C0", label="train (epoch so far)")
-    if epochs:
-        ex = [r["epoch"] for r in epochs]
-        loss_axes.plot(ex, [r["test_loss"] for r in epochs], "o-", color="C1", label="test")
-        acc_axes.plot(ex, [r["test_top1"] for r in epochs], "o-", color="C1", label="test top-1")
+    validated = [r for r in epochs if "val_top1" in r]  # none in a run without a validation split
+    if validated:
+        ex = [r["epoch"] for r in validated]
+        loss_axes.plot(ex, [r["val_loss"] for r in validated], "o-", color="C1", label="validation")
+        acc_axes.plot(ex, [r["val_top1"] for r in validated], "o-", color="C1", label="validation top-1")
     loss_axes.set_ylabel("cross-entropy loss")
     acc_axes.set_ylabel("accuracy")
     acc_axes.set_ylim(0, 1)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .datasets import ImageSet
-from .env import autocast
+from .env import autocast, needs_grad_scaler
 from .errors import CourseError
 from .transforms import BatchTransform, PILDataset
 
@@ -73,7 +73,7 @@ def training_speed(
     benchmarks/train_speed.py)."""
     net = torch.compile(model) if compile else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(dtype))
 
     def step() -> None:
         images, labels = batches()

@@ -1,7 +1,11 @@
 """Training AlexNet on any device, resumable to the bit on the device pipeline (notebooks 03, 04; CLI).
 
 One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), forward, cross-entropy, backward,
-SGD step. What makes it fast is kept out of the way of reading it:
+SGD step. After each epoch it measures the held-out validation split (``datasets.py``), which
+alone drives the plateau schedule; the test set is read once, after the last epoch, for the
+reported figure. With ``time_budget_s`` it first times a few steps on a throwaway copy of the
+model and keeps as many training images as fit in the budget, before the schedule is laid out.
+What makes it fast is kept out of the way of reading it:
 
 - the dataset sits on the device as uint8 and each batch is augmented there (``transforms.py``);
 - bf16 autocast (fp16 with a gradient scaler where bf16 is missing), channels_last, cuDNN
@@ -21,6 +25,7 @@ filters after each epoch, for notebook 05), ``result.json`` and ``tensorboard/``
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -64,7 +69,7 @@ class RunResult:
 
     config: TrainConfig
     history: list[dict[str, Any]]
-    evaluation: Evaluation | None
+    evaluation: Evaluation | None  # on the test set, once the last epoch has ended
     run_dir: Path
     train_seconds: float
     images_seen: int
@@ -81,10 +86,14 @@ class RunResult:
 
     def summary(self) -> str:
         """The one line the command prints at the end."""
+        last = self.history[-1] if self.history else {}
+        val = f"validation top-1 {last['val_top1']:.2%} | " if "val_top1" in last else ""
         if self.evaluation is None:
-            return f"stopped before the first epoch ended; checkpoint {self.checkpoint}"
+            done = f"after epoch {last['epoch']}" if last else "before the first epoch ended"
+            val = val.replace(" | ", "; ")
+            return f"stopped {done} ({val}no test figure until the run ends); checkpoint {self.checkpoint}"
         return (
-            f"test top-1 {self.evaluation.top1:.2%} | top-5 {self.evaluation.top5:.2%} | "
+            f"{val}test top-1 {self.evaluation.top1:.2%} | top-5 {self.evaluation.top5:.2%} | "
             f"{self.images_seen:,} training images in {self.train_seconds:.0f} s "
             f"({self.images_per_second:,.0f} images/s) | checkpoint {self.checkpoint}"
         )
@@ -106,21 +115,32 @@ def _distributed() -> tuple[int, int, int]:
 
 
 def load_training_data(config: TrainConfig) -> Splits:
-    """The config's dataset in memory: a course dataset, or an image folder decoded at 256 (§2)."""
+    """The config's dataset in memory, ``val_size`` training images held out for validation.
+
+    A course dataset, or an image folder decoded at 256 (§2). An image folder's own ``test/``
+    (or ``val/``) folder is its test set; its validation split is held out of ``train/`` like
+    a course dataset's, but never more than a tenth of the training images.
+    """
     data_dir = Path(config.data_dir) if config.data_dir else None
     folder = dataset_folder(config.dataset, data_dir)
     if (folder / "train").is_dir() and not (folder / "train.pt").exists():
         from .folders import load_image_folder
 
         splits = load_image_folder(folder, size=256)
-        return Splits(
-            splits.name,
-            splits.train.subset(config.train_subset, config.seed),
-            splits.test.subset(config.test_subset, config.seed),
-            splits.stats,
-        )
+        val_size = min(config.val_size, len(splits.train) // 10)
+        if val_size < config.val_size:
+            print(f"validation: {val_size:,} of the {len(splits.train):,} training images (a tenth)")
+        splits = splits.held_out(val_size, config.val_seed)
+        return splits.subsets(config.train_subset, config.val_subset, config.test_subset, config.seed)
     return load_dataset(
-        config.dataset, data_dir, train_subset=config.train_subset, test_subset=config.test_subset, seed=config.seed
+        config.dataset,
+        data_dir,
+        train_subset=config.train_subset,
+        test_subset=config.test_subset,
+        seed=config.seed,
+        val_size=config.val_size,
+        val_seed=config.val_seed,
+        val_subset=config.val_subset,
     )
 
 
@@ -134,9 +154,13 @@ class Trainer:
         self._load_data(data)
         self._build_model()
 
+        resumed = load_checkpoint(config.resume, map_location=self.device) if config.resume else None
+        self.budget: dict[str, Any] = {}  # what the time budget allowed, for the records
+        if config.time_budget_s is not None:
+            self._fit_time_budget(resumed)
         self.optimizer = self._optimizer()
-        self.scheduler = self._scheduler()
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+        self.scheduler = self._scheduler()  # after the budget: OneCycle and cosine need the step count
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=env.needs_grad_scaler(self.dtype))
         self.order_generator = torch.Generator().manual_seed(config.seed)
         self.augment_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
         self.order_state = self.order_generator.get_state()
@@ -150,8 +174,8 @@ class Trainer:
         self.stop_requested = False
         self.run_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else default_run_dir(config.dataset)
         self.log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
-        if config.resume:
-            self.load_state(load_checkpoint(config.resume, map_location=self.device))
+        if resumed is not None:
+            self.load_state(resumed)
         if self.rank == 0 and self.epoch == 0 and self.step == 0:
             self._record_conv1()
 
@@ -176,6 +200,9 @@ class Trainer:
         self.data = data or load_training_data(self.config)
         on_device = self.config.pipeline == "device"
         self.train_data = self.data.train.to(self.device) if on_device else self.data.train
+        self.val_data = self.data.val.to(self.device) if self.data.val is not None else None
+        if self.val_data is None and self.config.schedule == "plateau":
+            raise CourseError("schedule plateau steps on validation accuracy: set val_size above 0")
         self.test_data = self.data.test.to(self.device)
         self.in_channels = self.config.in_channels or self.data.channels
         self.steps_per_epoch = len(self.train_data) // self.config.batch_size
@@ -229,13 +256,82 @@ class Trainer:
             )
         if c.schedule == "onecycle":  # warm up for a quarter of the run (at least 2 steps), then anneal;
             # like Smith's one-cycle policy it moves momentum (Adam's beta1) 0.95 -> 0.85 -> 0.95
-            pct_start = max(0.25, 2 / total) if total > 2 else 0.5
+            pct_start = max(0.25, 2 / total) if total > 2 else 0.75  # 2 steps: warm-up must end after step 1
             return torch.optim.lr_scheduler.OneCycleLR(
                 self.optimizer, max_lr=c.lr, total_steps=max(total, 2), pct_start=pct_start
             )
         if c.schedule == "cosine":
             return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
         return None
+
+    def _fit_time_budget(self, resumed: dict[str, Any] | None) -> None:
+        """Keep as many training images as ``time_budget_s`` allows at the speed measured here.
+
+        A resumed run keeps the count its first run measured, so its schedule is unchanged.
+        """
+        c = self.config
+        if resumed is not None and resumed.get("budget"):
+            self.budget = dict(resumed["budget"])
+        else:
+            started = time.perf_counter()
+            speed = self._measure_images_per_second()
+            left = c.time_budget_s - (time.perf_counter() - started)  # the measurement is part of the budget
+            steps = max(1, int(left * speed / c.batch_size / c.epochs))
+            if self.world > 1:  # every rank must take the same number of steps
+                count = torch.tensor(steps, device=self.device if self.device.type == "cuda" else "cpu")
+                dist.all_reduce(count, op=dist.ReduceOp.MIN)
+                steps = int(count)
+            self.budget = {
+                "time_budget_s": c.time_budget_s,
+                "measured_images_per_second": round(speed, 1),
+                "train_images": min(steps * c.batch_size, len(self.train_data)),
+            }
+        images = self.budget["train_images"]
+        if images < len(self.train_data):
+            self.train_data = self.train_data.subset(images, c.seed)
+        self.steps_per_epoch = len(self.train_data) // c.batch_size
+        if self.rank == 0:
+            print(
+                f"time budget {c.time_budget_s:g} s: {self.budget['measured_images_per_second']:,.0f} images/s "
+                f"measured, so {c.epochs} epoch(s) of {len(self.train_data):,} training images "
+                f"({self.steps_per_epoch} steps each)"
+            )
+
+    def _measure_images_per_second(self, steps: int = 2) -> float:
+        """Training speed over ``steps`` steps (after one untimed) of a throwaway copy of the model.
+
+        The copy, its optimiser and its random batches leave the run itself untouched: its
+        weights, generators and random state are as if nothing had been measured.
+        """
+        c, local = self.config, self.config.batch_size // self.world
+        saved_rng = torch.get_rng_state()
+        saved_cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        probe = copy.deepcopy(self.model).train()
+        optimizer = torch.optim.SGD(probe.parameters(), lr=0.0, momentum=c.momentum)
+        generator = torch.Generator(self.device).manual_seed(0)
+        _, _, height, width = self.train_data.images.shape
+        for step in range(steps + 1):
+            if step == 1:  # the first step pays for set-up
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
+                started = time.perf_counter()
+            index = torch.randint(len(self.train_data), (local,)).to(self.train_data.labels.device)
+            views = self.train_transform.draw(local, height, width, generator, self.device)
+            images = self.train_transform(self.train_data.images[index].to(self.device), views)
+            labels = self.train_data.labels[index].to(self.device)
+            with env.autocast(self.device, self.dtype):
+                loss = F.cross_entropy(probe(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        seconds = time.perf_counter() - started
+        torch.set_rng_state(saved_rng)
+        if saved_cuda is not None:
+            torch.cuda.set_rng_state(saved_cuda, self.device)
+        del probe, optimizer
+        return steps * local * self.world / seconds
 
     @property
     def lr(self) -> float:
@@ -394,7 +490,6 @@ class Trainer:
         )
         if self.world > 1:
             dist.all_reduce(totals)
-        self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)
         self.epoch += 1
         self.step = 0
         self.order_state = self.order_generator.get_state()  # the next epoch's shuffle starts here
@@ -402,26 +497,25 @@ class Trainer:
             "epoch": self.epoch,
             "train_loss": totals[0].item() / totals[2].item(),
             "train_acc": totals[1].item() / totals[2].item(),
-            "test_loss": self.evaluation.loss,
-            "test_top1": self.evaluation.top1,
-            "test_top5": self.evaluation.top5,
             "lr": self.lr,
+            "train_images": len(self.train_data),
             "train_seconds": self.train_seconds,
             "images_per_second": self.images_seen / max(self.train_seconds, 1e-9),
         }
+        if self.val_data is not None:  # the only figures that steer the run
+            val = evaluate(self.model, self.val_data, self.test_transform, dtype=self.dtype)
+            record.update(val_loss=val.loss, val_top1=val.top1, val_top5=val.top5)
         self.history.append(record)
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(record["test_top1"])
+            self.scheduler.step(record["val_top1"])
+        if self.epoch == self.config.epochs:  # the end: the test set, read once for the reported figure
+            self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)
         if self.rank == 0:
             if self.log:
-                self.log.scalars(
-                    self.epoch * self.steps_per_epoch,
-                    {
-                        "test/top1": record["test_top1"],
-                        "test/top5": record["test_top5"],
-                        "test/loss": record["test_loss"],
-                    },
-                )
+                figures = {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")}
+                if self.evaluation is not None:
+                    figures.update({"test/top1": self.evaluation.top1, "test/top5": self.evaluation.top5})
+                self.log.scalars(self.epoch * self.steps_per_epoch, figures)
                 self.log.model(self.epoch, self.model)
             self._record_conv1()
             self.save(self.run_dir / "last.pt")
@@ -485,9 +579,11 @@ class Trainer:
             "config": self.config.to_dict(),
             "history": self.history,
             "step_history": self.step_history,
-            "metrics": {"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5}
-            if self.evaluation
-            else {},
+            "metrics": {
+                **{k: v for k, v in (self.history[-1] if self.history else {}).items() if k.startswith("val_")},
+                **({"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5} if self.evaluation else {}),
+            },
+            "budget": self.budget,
         }
 
     def save(self, path: Path) -> Path:
@@ -507,6 +603,11 @@ class Trainer:
             )
         done, planned, wanted = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.epochs
         fixed_length = self.config.schedule in ("onecycle", "cosine")  # laid out for the planned epochs
+        if fixed_length and done >= wanted == planned:  # finished, and no more epochs asked for
+            raise CourseError(
+                f"--resume: that run has finished its {done} epochs, and its {self.config.schedule} schedule "
+                f"cannot stretch beyond them; start a new run with --epochs N to train longer"
+            )
         if fixed_length and (done >= wanted or planned != wanted):
             raise CourseError(
                 f"--resume: the {self.config.schedule} schedule was laid out for {planned} epochs and cannot "
@@ -518,7 +619,8 @@ class Trainer:
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         if self.scheduler is not None and checkpoint["scheduler"] is not None:
             self.scheduler.load_state_dict(checkpoint["scheduler"])
-        self.scaler.load_state_dict(checkpoint["scaler"])
+        if checkpoint["scaler"]:  # empty when the run had no fp16 scaler (bf16 or fp32, e.g. on another device)
+            self.scaler.load_state_dict(checkpoint["scaler"])
         rng = checkpoint["rng"]
         torch.set_rng_state(rng["torch"].cpu())
         if "cuda" in rng and self.device.type == "cuda":
@@ -555,11 +657,14 @@ class Trainer:
             "precision": str(self.dtype).replace("torch.", ""),
             "processes": self.world,
             "epochs": self.epoch,
+            "val_top1": self.history[-1].get("val_top1") if self.history else None,
             "test_top1": result.evaluation.top1 if result.evaluation else None,
             "test_top5": result.evaluation.top5 if result.evaluation else None,
             "train_seconds": round(self.train_seconds, 2),
             "images_seen": self.images_seen,
             "images_per_second": round(result.images_per_second, 1),
+            "train_images": len(self.train_data),
+            "budget": self.budget,
             "config": asdict(self.config),
         }
         write_text_atomically(self.run_dir / "result.json", json.dumps(summary, indent=2) + "\n")

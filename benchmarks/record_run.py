@@ -4,8 +4,9 @@
     python benchmarks/record_run.py outputs/runs/fashion-mnist
 
 writes ``results/fashion-mnist-quick-cpu.json`` (``result.json`` with the per-epoch history)
-and ``results/fashion-mnist-quick-cpu.png`` (running train loss and accuracy, test after each
-epoch). The device is named inside the JSON and in the figure's title.
+and ``results/fashion-mnist-quick-cpu.png`` (running train loss and accuracy, validation after
+each epoch; the test figure, read once at the end, in the title). The device is named inside
+the JSON and in the figure's title.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def main() -> None:
     (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     title = (
         f"{result['dataset']}, {profile} profile: test top-1 {result['test_top1']:.1%} "
-        f"after {result['train_seconds']:.0f} s of training on {result['device']}"
+        f"after {result.get('train_images', 0):,} images, {result['train_seconds']:.0f} s of training "
+        f"on {result['device']}"
     )
     plot_run(args.run_dir, title).savefig(args.out / f"{name}.png", dpi=110)
     print(f"written: {args.out / name}.json and .png")

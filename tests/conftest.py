@@ -14,8 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def fashion_small():
-    """512 training and 256 test images of the real Fashion-MNIST."""
-    return load_dataset("fashion-mnist", ROOT / "data", train_subset=512, test_subset=256, fetch_missing=False)
+    """512 training, 128 validation and 256 test images of the real Fashion-MNIST."""
+    return load_dataset(
+        "fashion-mnist",
+        ROOT / "data",
+        train_subset=512,
+        test_subset=256,
+        fetch_missing=False,
+        val_size=5000,
+        val_subset=128,
+    )
 
 
 def run_command(
@@ -31,3 +39,14 @@ def run_command(
         text=True,
         timeout=timeout,
     )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--browser", action="store_true", help="run tests/browser (JupyterLab in Chromium)")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/browser runs only under `make test-browser` (it needs Chromium and takes minutes)."""
+    if collection_path == ROOT / "tests" / "browser" and not config.getoption("browser"):
+        return True
+    return None

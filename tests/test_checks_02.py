@@ -69,3 +69,13 @@ def test_pca_shift(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0].split("!")[0] for line in lines] == ["Correct"] * 2 + ["Not yet"] * 4 + ["Not done yet"]
     assert "square roots" in lines[2] and "columns" in lines[3]
+
+
+def test_pca_shift_literal_paper_formula_is_explained(capsys):
+    """§4.1 as printed scales by the eigenvalues: the learner is told that is the paper, and why the course differs."""
+    assert not check_pca_shift(lambda a, values, vectors: vectors @ (a * values))
+    assert not check_pca_shift(lambda a, values, vectors: (a * values) @ vectors.T)  # the same, written row-wise
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == second
+    assert first.startswith("Not yet: ") and "§4.1" in first and "read the paper right" in first
+    assert "cuda-convnet2" in first and "std" in first and "eigenvalues.sqrt()" in first

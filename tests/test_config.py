@@ -100,3 +100,30 @@ def test_bad_flags_give_one_error_line_and_no_traceback(tmp_path):
     ]
     done = run_command("train", "--device", "cuda", "--dataset", "fashion-mnist")
     assert done.returncode == 2 and "no CUDA GPU" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_shipped_configs_hold_out_5000_validation_images_and_budget_the_quick_profile():
+    for name in ("fashion_mnist", "cifar10"):
+        full, quick = load_config(name, "full"), load_config(name, "quick")
+        assert (full.val_size, full.val_seed, full.time_budget_s) == (5000, 2012, None)
+        assert (quick.val_size, quick.val_subset, quick.time_budget_s, quick.train_subset) == (5000, 1000, 300, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("val_size: -1\n", "val_size must not be negative"), ("time_budget_s: 0\n", "time_budget_s must be positive")],
+)
+def test_bad_validation_and_budget_settings_say_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(CourseError, match=message):
+        load_config(path)
+
+
+def test_alexnet_precision_overrides_the_files_precision(monkeypatch):
+    monkeypatch.setenv("ALEXNET_PRECISION", "FP32")
+    assert load_config("fashion_mnist", "quick").precision == "fp32"
+    assert load_config("fashion_mnist", "quick", precision="bf16").precision == "bf16"  # a flag still wins
+    monkeypatch.setenv("ALEXNET_PRECISION", "fp64")
+    with pytest.raises(CourseError, match="precision must be one of"):
+        load_config(None)

@@ -15,6 +15,7 @@ from alexnet_lib.datasets import (
     compute_stats,
     dataset_folder,
     is_prepared,
+    split_validation,
 )
 from alexnet_lib.env import data_dir
 from alexnet_lib.errors import CourseError
@@ -139,3 +140,29 @@ def test_load_dataset_points_image_folders_and_missing_datasets_elsewhere(tmp_pa
     for bad in ("../data", "", "a/b", ".hidden"):
         with pytest.raises(CourseError, match="is not a dataset name"):
             dataset_folder(bad, tmp_path)
+
+
+def test_validation_split_is_fixed_by_its_own_seed_and_disjoint_from_training():
+    data = load_dataset("fashion-mnist", data_dir(), fetch_missing=False)
+    held = data.held_out(5000)  # the course's split: VAL_SEED, whatever the run's seed
+    assert (len(held.train), len(held.val), len(held.test)) == (55_000, 5_000, 10_000)
+    again = load_dataset("fashion-mnist", data_dir(), fetch_missing=False, val_size=5000, seed=7, train_subset=100)
+    assert torch.equal(again.val.images, held.val.images) and torch.equal(again.val.labels, held.val.labels)
+    assert len(held.train) + len(held.val) == len(data.train)
+    other = data.held_out(5000, seed=1)
+    assert not torch.equal(other.val.labels, held.val.labels)
+    counts = held.val.class_counts()
+    assert counts.min() > 400 and counts.max() < 600  # a random draw keeps the classes near 500 each
+    assert load_dataset("fashion-mnist", data_dir(), fetch_missing=False).val is None  # looking at data: none held out
+
+
+def test_validation_split_takes_whole_images_and_refuses_a_size_that_leaves_nothing():
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 2, 2).contiguous()
+    data = ImageSet(images, torch.arange(10), ["a"] * 10)
+    train, val = split_validation(data, 3, seed=5)
+    kept = sorted(train.labels.tolist() + val.labels.tolist())
+    assert kept == list(range(10)) and len(val) == 3  # disjoint, nothing lost
+    assert torch.equal(val.images[:, 0, 0, 0].long(), val.labels)  # labels stay with their images
+    for size in (0, 10):
+        with pytest.raises(CourseError, match="val_size must be between 1 and 9"):
+            split_validation(data, size)

@@ -26,11 +26,35 @@ def test_requirements_match_the_package_and_say_which_lessons_need_them():
     assert all(re.search(r"#\s*\S", line) for line in REQUIREMENTS), "every requirement names the lessons that need it"
 
 
-@pytest.mark.parametrize(("name", "versions"), [("torch", ["2.11.0", "2.14.1"]), ("torchvision", ["0.26.0", "0.29.1"])])
-def test_torch_ranges_admit_colab_and_this_machine(name, versions):
+COLAB_FREEZE = (ROOT / "colab" / "pip-freeze.txt").read_text()
+COLAB = {  # Colab's version of each package installed from an index, its local label (+cu128) dropped
+    name.lower().replace("_", "-"): version.split("+")[0]
+    for name, version in re.findall(r"^([A-Za-z0-9._-]+)==(\S+)$", COLAB_FREEZE, re.MULTILINE)
+}
+
+
+def test_colab_versions_are_dated_and_hold_what_the_course_runs_on():
+    assert re.search(
+        r"pip-freeze\.gpu\.txt .*\n# commit \w+ of \d{4}-\d\d-\d\d .*read on \d{4}-\d\d-\d\d", COLAB_FREEZE
+    )
+    assert COLAB["torch"].startswith("2.") and COLAB["ipywidgets"].startswith("7.")
+
+
+@pytest.mark.parametrize("dependency", PYPROJECT["project"]["dependencies"])
+def test_every_floor_admits_what_colab_ships(dependency):
+    requirement = Requirement(dependency)
+    if requirement.name not in COLAB:
+        pytest.skip(f"Colab has no {requirement.name}: installing the course adds it")
+    assert requirement.specifier.contains(COLAB[requirement.name]), (
+        f"Colab has {requirement.name} {COLAB[requirement.name]}"
+    )
+    assert not any(spec.operator in ("==", "<", "<=", "~=", "===") for spec in requirement.specifier)  # floors only
+
+
+@pytest.mark.parametrize(("name", "version"), [("torch", "2.14.1"), ("torchvision", "0.29.1")])
+def test_torch_ranges_admit_this_machine(name, version):
     requirement = next(Requirement(line.split("#")[0]) for line in REQUIREMENTS if line.startswith(name + ">"))
-    assert all(requirement.specifier.contains(version) for version in versions)
-    assert not any(spec.operator in ("==", "<", "<=", "~=") for spec in requirement.specifier)  # never pinned
+    assert requirement.specifier.contains(version)
 
 
 def test_data_folder_holds_only_its_readme_and_gitignore():

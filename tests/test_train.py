@@ -33,6 +33,8 @@ TINY_RUN = [
     "--device",
     "cpu",
     "--no-histograms",
+    "--val-subset",
+    "64",
 ]
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -46,6 +48,7 @@ def tiny_config(tmp_path, **changes) -> TrainConfig:
         batch_size=32,
         train_subset=256,
         test_subset=128,
+        val_subset=64,
         optimizer="sgd",
         lr=0.01,
         schedule="onecycle",
@@ -121,7 +124,8 @@ def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_
         assert key in checkpoint
     assert checkpoint["classes"][0] == "T-shirt/top" and checkpoint["in_channels"] == 1
     history = json.loads((run / "history.json").read_text())
-    assert history[0]["epoch"] == 1 and 0 <= history[0]["test_top1"] <= 1
+    assert history[0]["epoch"] == 1 and 0 <= history[0]["val_top1"] <= 1  # was test_top1: history holds val now
+    assert not any(key.startswith("test") for key in history[0])
     assert (run / "history.csv").read_text().startswith("epoch,train_loss")
     steps = json.loads((run / "steps.json").read_text())
     assert [r["step"] for r in steps] == list(range(2, 17, 2))  # every log_every=2 steps of 16
@@ -263,3 +267,72 @@ def test_trained_checkpoint_trains_a_fallback_when_notebook_03_has_not_run(tmp_p
     assert path == tmp_path / "runs" / "fashion-mnist-fallback" / "last.pt"
     assert load_checkpoint(path)["epoch"] == 1
     assert trained_checkpoint("fashion-mnist", fallback_images=256) == path  # reused, not retrained
+
+
+def test_only_validation_steers_the_run_and_the_test_set_is_read_once_at_the_end(tmp_path, fashion_small, monkeypatch):
+    import alexnet_lib.train as train_module
+
+    data = fashion_small.subsets(64, 32, 48)  # 2 steps per epoch; 32 validation, 48 test images
+    evaluated, stepped = [], []
+    real_evaluate, real_step = train_module.evaluate, torch.optim.lr_scheduler.ReduceLROnPlateau.step
+
+    def spy_evaluate(model, images, *args, **kwargs):
+        evaluated.append(len(images))
+        return real_evaluate(model, images, *args, **kwargs)
+
+    def spy_step(scheduler, metric):
+        stepped.append(metric)
+        real_step(scheduler, metric)
+
+    monkeypatch.setattr(train_module, "evaluate", spy_evaluate)
+    monkeypatch.setattr(torch.optim.lr_scheduler.ReduceLROnPlateau, "step", spy_step)
+    result = Trainer(tiny_config(tmp_path, epochs=3, schedule="plateau"), data=data).fit()
+    assert evaluated == [32, 32, 32, 48]  # validation after each epoch, the test set once, after the last
+    assert stepped == [record["val_top1"] for record in result.history]
+    assert len(result.evaluation.labels) == 48 and "validation top-1" in result.summary()
+    assert load_checkpoint(result.checkpoint)["metrics"]["test_top1"] == result.evaluation.top1
+    with pytest.raises(CourseError, match="plateau steps on validation accuracy: set val_size above 0"):
+        Trainer(tiny_config(tmp_path, epochs=1, schedule="plateau"), data=dataclasses.replace(data, val=None)).fit()
+
+
+def test_time_budget_fixes_the_step_count_before_the_schedule_and_resume_keeps_it(
+    tmp_path, fashion_small, monkeypatch, capsys
+):
+    monkeypatch.setattr(Trainer, "_measure_images_per_second", lambda self: 32.0)  # one step of 32 a second
+    config = tiny_config(tmp_path, epochs=2, time_budget_s=6.5)  # 6 steps in all: 3 per epoch
+    box: list = []
+    box.append(Trainer(config, callbacks=[stop_after(box, "epoch", 1)], data=fashion_small))
+    assert box[0].steps_per_epoch == 3 and len(box[0].train_data) == 96
+    assert box[0].scheduler.total_steps == 6  # OneCycle laid out for the budgeted run
+    assert "time budget 6.5 s: 32 images/s measured, so 2 epoch(s) of 96 training images" in capsys.readouterr().out
+    first = box[0].fit()
+    monkeypatch.setattr(Trainer, "_measure_images_per_second", lambda self: 3200.0)  # a faster machine later
+    resumed = Trainer(dataclasses.replace(config, resume=str(first.checkpoint)), data=fashion_small)
+    assert resumed.steps_per_epoch == 3  # the first run's count, not a new measurement
+    result = resumed.fit()
+    assert result.images_seen == 192 and [r["train_images"] for r in result.history] == [96, 96]
+    summary = json.loads((result.run_dir / "result.json").read_text())
+    assert summary["train_images"] == 96 and summary["budget"]["measured_images_per_second"] == 32.0
+
+
+def test_measuring_the_speed_leaves_the_run_untouched(tmp_path, fashion_small):
+    data = fashion_small.subsets(64, 32, 32)
+    plain = Trainer(tiny_config(tmp_path / "plain", epochs=1), data=data).fit()
+    budgeted = Trainer(tiny_config(tmp_path / "budget", epochs=1, time_budget_s=3600), data=data).fit()
+    assert budgeted.history[0]["train_images"] == 64  # an hour is enough for all of them
+    assert json.loads((budgeted.run_dir / "result.json").read_text())["budget"]["time_budget_s"] == 3600
+    assert_bitwise_equal(weights(plain.checkpoint), weights(budgeted.checkpoint))
+
+
+def test_an_image_folder_holds_out_a_tenth_of_its_training_images_at_most(tmp_path, capsys):
+    from alexnet_lib.train import load_training_data
+
+    from .data_fixtures import write_image_tree
+
+    write_image_tree(tmp_path / "pets", ("cat", "dog"), per_class=20, splits=("train", "val"))
+    config = TrainConfig(dataset="pets", data_dir=str(tmp_path), image_size=67)
+    data = load_training_data(config)
+    assert (len(data.train), len(data.val), len(data.test)) == (36, 4, 40)  # val/ is the test set
+    assert "validation: 4 of the 40 training images (a tenth)" in capsys.readouterr().out
+    again = load_training_data(dataclasses.replace(config, seed=3))
+    assert torch.equal(again.val.images, data.val.images)  # the same held-out images whatever the run's seed

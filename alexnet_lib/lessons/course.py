@@ -124,12 +124,13 @@ def _print_summary(rows: list[dict[str, Any]], profile: str, total: float, outpu
 SHIPPED_CONFIGS = {"fashion-mnist": "fashion_mnist", "cifar10": "cifar10"}
 
 
-def trained_checkpoint(dataset: str, *, fallback_images: int = 8000) -> Path:
+def trained_checkpoint(dataset: str, *, fallback_images: int = 8000, fallback_seconds: float = 60) -> Path:
     """The checkpoint notebook 03 (Fashion-MNIST) or 04 (CIFAR-10) saved, for notebooks 05 and 06.
 
     When it is missing or unfinished, as on a fresh quick run, a small model is trained now
-    on ``fallback_images`` images with the quick profile, and the notebook says so: a later
-    lesson never fails because an earlier one was not run.
+    with the quick profile on ``fallback_images`` images, or fewer if they would take more
+    than ``fallback_seconds`` on this machine, and the notebook says so: a later lesson never
+    fails because an earlier one was not run.
     """
     path = default_run_dir(dataset) / "last.pt"
     if path.exists():
@@ -146,12 +147,15 @@ def trained_checkpoint(dataset: str, *, fallback_images: int = 8000) -> Path:
         return fallback / "last.pt"
     print(
         f"No checkpoint from the training notebook at {path}: training a small quick model on "
-        f"{fallback_images:,} images now (about a minute on 2 CPU cores). Run the training notebook for a better one."
+        f"at most {fallback_images:,} images now (at most {fallback_seconds:g} s of training). "
+        "Run the training notebook for a better one."
     )
     config = load_config(
         SHIPPED_CONFIGS[dataset],
         "quick",
         train_subset=fallback_images,
+        time_budget_s=fallback_seconds,
+        val_subset=1000,
         test_subset=2000,
         checkpoint_dir=str(fallback),
         histograms=False,
