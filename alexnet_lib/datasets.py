@@ -5,7 +5,7 @@ split is one ``uint8`` tensor of shape N x C x H x W, moved to the GPU when ther
 Batches are then index lookups, and resizing and augmentation run batched on the device
 (``transforms.py``): no per-image Python work per step.
 
-Training never sees the test set: ``load_dataset`` holds out a validation split from the
+Training never sees the test set: ``read_dataset`` (so ``fetch.load_dataset``) holds out a validation split from the
 training images (``VAL_SIZE`` of them, chosen by a permutation seeded with ``VAL_SEED``,
 independent of the run's seed, so every run of the course holds out the same images).
 Schedules and checkpoints look at the validation split; the test set is read once, at the
