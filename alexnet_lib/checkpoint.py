@@ -116,6 +116,33 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     return payload
 
 
+def check_resumable(checkpoint: dict[str, Any], *, variant: str, num_classes: int, epochs: int, schedule: str) -> None:
+    """``--resume`` from ``checkpoint`` into a run of ``epochs`` epochs: any reason it can't is one ``CourseError``."""
+    needed = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "partial", "history", "config")
+    missing = [key for key in needed if key not in checkpoint]
+    if missing:
+        raise CourseError(f"--resume: not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
+    if checkpoint.get("variant") != variant or checkpoint.get("num_classes") != num_classes:
+        raise CourseError(
+            f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
+            f"{checkpoint.get('num_classes')} classes, this run a {variant} net for {num_classes}"
+        )
+    done, planned = checkpoint["epoch"], checkpoint["config"]["epochs"]
+    fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs
+    if fixed_length and done >= epochs == planned:  # finished, and no more epochs asked for
+        raise CourseError(
+            f"--resume: that run has finished its {done} epochs, and its {schedule} schedule "
+            f"cannot stretch beyond them; start a new run with --epochs N to train longer"
+        )
+    if fixed_length and (done >= epochs or planned != epochs):
+        raise CourseError(
+            f"--resume: the {schedule} schedule was laid out for {planned} epochs and cannot "
+            f"stretch to {epochs}; start a new run with --epochs N to train longer"
+        )
+    if done >= epochs:
+        raise CourseError(f"--resume: that run has finished its {done} epochs; pass --epochs N (above {done})")
+
+
 def checked_fields(checkpoint: dict[str, Any], source: str) -> dict[str, Any]:
     """The checkpoint's inference fields, checked: any gap or contradiction is one ``CourseError``."""
     try:
