@@ -4,8 +4,8 @@
 #   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
 #   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
-#   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with Debian 12's own Python:
-#                    make PYTHON=/usr/bin/python3 VENV=.venv-debian test-unit
+#   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with another Python, in its own venv:
+#                    make PYTHON=/usr/bin/python3.12 VENV=.venv-312 test-unit
 #   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
 #                    installed from a wheel must change none of them; notebooks run outside the checkout
 #   make test-browser  the lessons in JupyterLab, driven in Chromium (widgets, upload, progress bars)
@@ -75,4 +75,4 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .venv-debian .venv-colab outputs
+	rm -rf $(VENV) .venv-default .venv-colab outputs
