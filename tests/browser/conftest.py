@@ -208,6 +208,8 @@ def page(browser: object, lab: Lab, request: pytest.FixtureRequest) -> Iterator[
     opened.set_default_timeout(60_000)
     console: list[str] = []
     opened.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    opened.on("pageerror", lambda error: console.append(f"pageerror: {error.name}: {error.message}"))
+    opened.console_messages = console  # for the tests' checks of what the frontend logged
     try:
         yield opened
         if getattr(request.node, "failed_call", False):
