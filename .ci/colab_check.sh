@@ -8,7 +8,7 @@
 # torchvision 0.26.0, numpy, pillow, matplotlib, ipywidgets 7.7.1, tqdm, tensorboard, PyYAML) and
 # the test tools Colab has (pytest, nbclient, ipykernel); a package the install adds must come at
 # Colab's version where Colab has it. Stood in for: Colab's Python 3.13.x by this machine's 3.13;
-# Colab's torch 2.11.0+cu128 by PyPI's 2.11.0 (a CUDA 13 build, about 3 GB with its nvidia-*
+# Colab's torch 2.11.0+cu128 by PyPI's 2.11.0 (a CUDA 13 build, about 4 GB installed with its nvidia-*
 # wheels, run on the CPU; no CPU-only 2.11.0 wheel is on PyPI); Colab's other ~700 packages are not
 # installed; Colab's widget frontend is not run (nbval runs kernels; the widget tests send what
 # ipywidgets 7's frontend sends). The venv takes about 5 GB and is removed once the check passes.
