@@ -60,8 +60,15 @@ test-unit: $(INSTALLED) $(DATASETS)
 test-colab: $(DATASETS)
 	bash .ci/colab_check.sh
 
+# On 127.0.0.1 with JupyterLab's random token; as root (a container, CI) JupyterLab needs --allow-root.
+# tests/browser/conftest.py starts it with these same flags.
+LAB_FLAGS := --ServerApp.ip=127.0.0.1
+ifeq ($(shell id -u),0)
+LAB_FLAGS += --allow-root
+endif
+
 lab: $(INSTALLED) $(DATASETS)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks
 
 data: $(DATASETS)
 
