@@ -93,11 +93,17 @@ data: $(DATASETS)
 data/%/train.pt: | $(INSTALLED)
 	$(BIN)/python -m alexnet_lib data fetch $*
 
+# nbgrader (test extra) adds its JupyterLab and server extensions, which belong on a course hub:
+# the learners' lab (make lab, the browser tests) stays without them (docs/teaching.md re-enables them).
+NBGRADER_SERVER_EXTENSIONS := $(addprefix nbgrader.server_extensions.,formgrader validate_assignment assignment_list course_list)
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[test]'
+	$(BIN)/jupyter labextension disable @jupyter/nbgrader >/dev/null 2>&1
+	$(BIN)/jupyter server extension disable --sys-prefix $(NBGRADER_SERVER_EXTENSIONS) >/dev/null 2>&1
 	touch $@
+
 
 clean:
 	rm -rf $(VENV) .venv-default .venv-colab outputs

@@ -21,11 +21,10 @@ def points_table(notebooks: Sequence[Path]) -> str:
         points = sum(float(cell["nbgrader"]["points"]) for cell in cells)
         total += points
         for cell in cells:
-            hidden = "yes" if HIDDEN in "".join(cell["source"]) else ""
-            rows.append(
-                f"| {notebook.stem} | `{cell['nbgrader']['grade_id']}` | {cell['nbgrader']['points']:g} | {hidden} |"
-            )
-        rows.append(f"| **{notebook.stem}** | {len(cells)} test cells | **{points:g}** | |")
+            grade_id, hidden = cell["nbgrader"]["grade_id"], "yes" if HIDDEN in "".join(cell["source"]) else ""
+            rows.append(f"| {notebook.stem} | `{grade_id}` | {cell['nbgrader']['points']:g} | {hidden} |")
+        count = f"{len(cells)} test cell{'' if len(cells) == 1 else 's'}"
+        rows.append(f"| **{notebook.stem}** | {count} | **{points:g}** | |")
     rows.append(f"| **all** | | **{total:g}** | |")
     return "\n".join(rows)
 

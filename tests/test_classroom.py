@@ -89,6 +89,18 @@ def test_committed_student_edition_holds_no_solution(name):
     assert_no_secrets(ROOT / "notebooks" / name, STUDENT / name)
 
 
+def test_student_badges_open_the_student_edition():
+    for path in sorted(STUDENT.glob("*.ipynb")):
+        title = "".join(json.loads(path.read_text())["cells"][0]["source"])
+        assert f"/blob/main/student/{path.name}" in title and "/blob/main/notebooks/" not in title, path.name
+
+
+def test_readme_sends_teachers_to_the_guide_and_its_commands():
+    readme = (ROOT / "README.md").read_text()
+    assert "classroom" in readme and "(docs/teaching.md)" in readme
+    assert "make student" in readme and "make grade SUBMISSIONS=DIR" in readme
+
+
 def make(*args: str, timeout: float) -> subprocess.CompletedProcess:
     """``make ARGS`` in the checkout with this venv, as a teacher types it (its install step taken as done)."""
     command = ["make", "-o", f"{VENV}/.installed", f"VENV={VENV}", *args]
