@@ -40,22 +40,22 @@ def run_student(args: argparse.Namespace) -> int:
     return 0
 
 
-def collect(submissions: Path, course: Path, names: set[str]) -> set[str]:
-    """Copy ``SUBMISSIONS/<student>/**/NN_name.ipynb`` into the course; the assignments submitted."""
+def find_submissions(submissions: Path, names: set[str]) -> list[tuple[str, Path]]:
+    """``(student, notebook)`` for each ``SUBMISSIONS/<student>/**/NN_name.ipynb`` named as a lesson."""
     if not submissions.is_dir():
         raise CourseError(f"{submissions} is not a folder; give one folder per student, each with its notebooks")
-    assignments = set()
-    for folder in sorted(path for path in submissions.iterdir() if path.is_dir()):
-        for notebook in sorted(folder.rglob("*.ipynb")):
-            if notebook.name in names and ".ipynb_checkpoints" not in notebook.parts:
-                submit(course, folder.name, notebook)
-                assignments.add(notebook.stem)
-    if not assignments:
+    found = [
+        (folder.name, notebook)
+        for folder in sorted(path for path in submissions.iterdir() if path.is_dir())
+        for notebook in sorted(folder.rglob("*.ipynb"))
+        if notebook.name in names and ".ipynb_checkpoints" not in notebook.parts
+    ]
+    if not found:
         raise CourseError(
             f"no submissions in {submissions}: expected {submissions}/<student>/NN_name.ipynb, "
             f"named as the course's notebooks ({', '.join(sorted(names))})"
         )
-    return assignments
+    return found
 
 
 def score_table(found: list[Score]) -> str:
@@ -80,13 +80,16 @@ def score_table(found: list[Score]) -> str:
 def run_grade(args: argparse.Namespace) -> int:
     """Autograde every submission with nbgrader in ``--course`` (rebuilt), print the scores, export CSV."""
     notebooks = course_notebooks()
+    found = find_submissions(args.submissions, {notebook.name for notebook in notebooks})
     if args.course.exists():
         if any(args.course.iterdir()) and not (args.course / "nbgrader_config.py").is_file():
             raise CourseError(f"{args.course} is not empty and not a course folder this command made; give another")
         shutil.rmtree(args.course)
     generate_student_edition(args.course, notebooks, args.course / "student")  # the assignments, in the gradebook
-    assignments = collect(args.submissions, args.course, {notebook.name for notebook in notebooks})
-    print(f"autograding {', '.join(sorted(assignments))} in {args.course} (each notebook runs top to bottom)")
+    for student, notebook in found:
+        submit(args.course, student, notebook)
+    assignments = sorted({notebook.stem for _, notebook in found})
+    print(f"autograding {', '.join(assignments)} in {args.course} (each notebook runs top to bottom)")
     autograde(args.course)
     nbgrader(args.course, "export", "--to", "grades.csv")
     print(score_table(scores(args.course)))

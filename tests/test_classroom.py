@@ -103,6 +103,25 @@ def test_readme_sends_teachers_to_the_guide_and_its_commands():
     assert "make student" in readme and "make grade SUBMISSIONS=DIR" in readme
 
 
+def test_grade_says_what_is_wrong_with_its_input_in_one_line(tmp_path, capsys):
+    from classroom.__main__ import main
+
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "homework.ipynb").write_text("{}")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    for submissions, course, message in (
+        (tmp_path / "missing", tmp_path / "course", "is not a folder"),
+        (tmp_path, tmp_path / "course", "no submissions in"),
+    ):
+        assert main(["grade", str(submissions), "--course", str(course)]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("error: ") and message in error and "Traceback" not in error
+    shutil.copy(ROOT / "notebooks" / "01_architecture.ipynb", tmp_path / "alice")
+    assert main(["grade", str(tmp_path), "--course", str(tmp_path / "mine")]) == 2
+    assert "not a course folder" in capsys.readouterr().err and (tmp_path / "mine" / "notes.txt").is_file()
+
+
 def make(*args: str, timeout: float) -> subprocess.CompletedProcess:
     """``make ARGS`` in the checkout with this venv, as a teacher types it (its install step taken as done)."""
     command = ["make", "-o", f"{VENV}/.installed", f"VENV={VENV}", *args]
