@@ -16,7 +16,7 @@ from torch import nn
 
 from ..features import capture_activations, colour_selectivity, conv1_edge_responses, count_hooks, nearest_neighbours
 from ..model import alexnet
-from .checking import exercise, is_stub, learner_result, not_done, report
+from .checking import is_stub, learner_result, not_done, report
 
 
 def check_vertical_edge_filter(answer: Any, model: nn.Module, edge: torch.Tensor) -> bool:
@@ -45,7 +45,6 @@ class _FailsHere(nn.Module):
         raise RuntimeError("this stage fails on purpose")
 
 
-@exercise
 def check_conv3_hook(capture_conv3: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> bool:
     """Exercise 05.2: ``capture_conv3(model, images)`` returns conv3's output, via a forward hook it removes."""
     torch.manual_seed(0)
@@ -77,7 +76,6 @@ def check_conv3_hook(capture_conv3: Callable[[nn.Module, torch.Tensor], torch.Te
     )
 
 
-@exercise
 def check_nearest(my_nearest: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> bool:
     """Exercise 05.3: ``my_nearest(queries, database, k)``: Q x k indices of the nearest rows by Euclidean distance."""
     generator = torch.Generator().manual_seed(0)

@@ -16,10 +16,9 @@ from ..errors import CourseError
 from ..images import to_mode
 from ..inference import Predictor, ranked
 from ..timing import images_per_second
-from .checking import exercise, is_stub, learner_result, not_done, report
+from .checking import is_stub, learner_result, not_done, report
 
 
-@exercise
 def check_flatten_on_white(my_flatten: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """Exercise 06.1: ``my_flatten(rgba)``: an H x W x 4 uint8 RGBA tensor as H x W x 3 RGB on white."""
     generator = torch.Generator().manual_seed(0)
