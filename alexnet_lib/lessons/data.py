@@ -83,7 +83,7 @@ def crop_layout(images: torch.Tensor, crops: torch.Tensor, side: int) -> torch.T
         i = int(missing[0])
         if (locate_crops(crops[i : i + 1].flip(-2), images[i : i + 1], side) >= 0).all():
             not_yet(f"crop {i} is upside down: a mirror image swaps left and right, not top and bottom", "02.1")
-        if (locate_crops(crops[i : i + 1], images[(i + 1) % n : (i + 1) % n + 1], side) >= 0).all():
+        if (locate_crops(crops[i : i + 1].expand(n, -1, -1, -1), images, side) >= 0).any():
             not_yet(f"crop {i} comes from another image: crop each image of the batch from itself", "02.1")
         not_yet(f"crop {i} is not a side x side block of image {i}'s pixels, as they are or mirrored", "02.1")
     return found
