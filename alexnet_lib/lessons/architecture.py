@@ -140,6 +140,11 @@ def kind(layer: nn.Module) -> str:
     return type(layer).__name__
 
 
+def article(kind_name: str) -> str:
+    """A stage kind with its article: "a ReLU", "an LRN"."""
+    return ("an " if kind_name == "LRN" else "a ") + kind_name
+
+
 def stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The model's leaf modules in order, without the reshaping ones, named like the paper net's stages."""
     leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, SKIPPED)]
@@ -162,7 +167,7 @@ def check_layout(mine: list[tuple[str, nn.Module]], paper: list[tuple[str, nn.Mo
     last_fc = len(kinds) - 1 - kinds[::-1].index("Linear")
     if last_fc != len(kinds) - 1:
         not_yet(
-            f"your network has a {kinds[-1]} after fc8: fc8's outputs are the logits, nothing comes after them "
+            f"your network has {article(kinds[-1])} after fc8: fc8's outputs are the logits, nothing comes after them "
             "(a ReLU would clip the negative ones; the softmax is in the loss)",
             "01.2",
         )
@@ -171,9 +176,8 @@ def check_layout(mine: list[tuple[str, nn.Module]], paper: list[tuple[str, nn.Mo
     for i, (got, want) in enumerate(zip(kinds, expected, strict=False)):
         if got != want:
             where = paper[i - 1][0] if i else "the input"
-            not_yet(
-                f"after {where} the paper net has a {want} ({SECTION.get(want, '§3.5')}); yours has a {got}", "01.2"
-            )
+            section = SECTION.get(want, "§3.5")
+            not_yet(f"after {where} the paper net has {article(want)} ({section}); yours has {article(got)}", "01.2")
     if len(kinds) != len(expected):
         not_yet(f"your network has {len(kinds)} stages, the paper net {len(expected)}", "01.2")
     for name, layer in mine:
