@@ -129,3 +129,21 @@ def test_the_buggy_models_really_have_the_bugs():
     assert names_a[-1] == "relu8" and "norm5" in names_b
     with torch.no_grad():
         assert (models["A"](torch.randn(2, 3, 67, 67)) >= 0).all()  # a ReLU on logits: no negative logit survives
+
+
+def test_an_lrn_module_of_the_learners_own_passes_and_the_notebooks_random_stream_is_untouched(capsys):
+    my_lrn = exercise("ex01_lrn")["my_lrn"]
+
+    class MyLRN(nn.Module):  # defined here, not in torch: counted as the learner's own LRN
+        def forward(self, a):
+            return my_lrn(a)
+
+    def my_alexnet():
+        stages = list(exercise("ex01_network")["my_alexnet"]())
+        return nn.Sequential(*(MyLRN() if isinstance(s, nn.LocalResponseNorm) else s for s in stages))
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    assert check_my_alexnet(my_alexnet)
+    assert torch.equal(torch.rand(3), expected)

@@ -256,6 +256,12 @@ def check_my_alexnet(my_alexnet: Callable[[], nn.Module], seed: int = 0) -> bool
     the parameter count, and, with the paper net's weights copied in layer by layer, every
     stage's output on random images in pixel units (large enough for LRN to matter).
     """
+    with torch.random.fork_rng(devices=[]):  # building nets draws weights: the notebook's stream is left as it was
+        return _check_my_alexnet(my_alexnet, seed)
+
+
+def _check_my_alexnet(my_alexnet: Callable[[], nn.Module], seed: int = 0) -> bool:
+    """The body of ``check_my_alexnet``."""
     with refusing(my_alexnet, alexnet, why="build the stages yourself, in an nn.Sequential"):
         model = learner_result(
             "my_alexnet", my_alexnet, todo="write my_alexnet so that it returns the net.", hint="01.2"
