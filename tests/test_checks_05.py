@@ -1,10 +1,12 @@
-"""Lesson 05's exercise checks: right answers pass, wrong ones get a hint, stubs are "not done yet", none raise."""
+"""Lesson 05's exercise checks: right answers pass, wrong ones get a hint, stubs are "not done yet", as NotYet."""
 
 import torch
 
 from alexnet_lib import alexnet
 from alexnet_lib.features import capture_activations, conv1_edge_responses, edge_image
 from alexnet_lib.lessons.filters_and_features import check_conv3_hook, check_nearest, check_vertical_edge_filter
+
+from .conftest import fails
 
 
 def test_vertical_edge_filter(capsys):
@@ -15,9 +17,9 @@ def test_vertical_edge_filter(capsys):
     best, worst = int(responses.argmax()), int(responses.argmin())
     assert check_vertical_edge_filter(best, model, edge)
     assert check_vertical_edge_filter(torch.tensor(best), model, edge)
-    assert not check_vertical_edge_filter(worst, model, edge)
-    assert not check_vertical_edge_filter(500, model, edge)
-    assert not check_vertical_edge_filter(..., model, edge)
+    assert fails(check_vertical_edge_filter, worst, model, edge)
+    assert fails(check_vertical_edge_filter, 500, model, edge)
+    assert fails(check_vertical_edge_filter, ..., model, edge)
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0].split("!")[0] for line in lines] == [
         "Correct",
@@ -78,15 +80,15 @@ def _raises(model, images):
 def test_conv3_hook(capsys):
     assert check_conv3_hook(_right_hook)
     assert check_conv3_hook(_library)
-    assert not check_conv3_hook(_hook_left_on_failure)
+    assert fails(check_conv3_hook, _hook_left_on_failure)
     assert "finally" in capsys.readouterr().out
-    assert not check_conv3_hook(_hook_never_removed)
+    assert fails(check_conv3_hook, _hook_never_removed)
     assert ".remove()" in capsys.readouterr().out
-    assert not check_conv3_hook(_relu3)
+    assert fails(check_conv3_hook, _relu3)
     assert "relu3" in capsys.readouterr().out
-    assert not check_conv3_hook(_raises)
+    assert fails(check_conv3_hook, _raises)
     assert "KeyError" in capsys.readouterr().out
-    assert not check_conv3_hook(_stub)
+    assert fails(check_conv3_hook, _stub)
     assert capsys.readouterr().out.startswith("Not done yet")
 
 
@@ -101,10 +103,10 @@ def test_nearest(capsys):
         return right(queries, database, k).flip(1)
 
     assert check_nearest(right)
-    assert not check_nearest(farthest)
+    assert fails(check_nearest, farthest)
     assert "farthest" in capsys.readouterr().out
-    assert not check_nearest(unordered)
+    assert fails(check_nearest, unordered)
     assert "order" in capsys.readouterr().out
-    assert not check_nearest(lambda q, d, k: q.sum())
-    assert not check_nearest(lambda q, d, k: ...)
+    assert fails(check_nearest, lambda q, d, k: q.sum())
+    assert fails(check_nearest, lambda q, d, k: ...)
     assert capsys.readouterr().out.splitlines()[-1].startswith("Not done yet")

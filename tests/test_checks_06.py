@@ -1,9 +1,11 @@
-"""Lesson 06 exercise checks: right answers pass, stubs are "not done yet", wrong ones get a hint, none raise."""
+"""Lesson 06 exercise checks: right answers pass, stubs are "not done yet", wrong ones get a hint, as NotYet."""
 
 import pytest
 import torch
 
 from alexnet_lib.lessons.inference import check_confident_accuracy, check_flatten_on_white, check_ten_crop_corners
+
+from .conftest import fails
 
 
 def flatten_on_white(rgba):
@@ -20,7 +22,7 @@ def test_flatten_on_white(capsys):
 
     def stub(rgba): ...
 
-    assert not check_flatten_on_white(stub) and printed(capsys).startswith("Not done yet")
+    assert fails(check_flatten_on_white, stub) and printed(capsys).startswith("Not done yet")
     wrong = {
         "drops alpha": lambda rgba: rgba[..., :3],
         "on black": lambda rgba: rgba[..., :3].float() * rgba[..., 3:].float() / 255,
@@ -29,7 +31,7 @@ def test_flatten_on_white(capsys):
         "raised ZeroDivisionError": lambda rgba: 1 / 0,
     }
     for hint, answer in wrong.items():
-        assert not check_flatten_on_white(answer)
+        assert fails(check_flatten_on_white, answer)
         out = printed(capsys)
         assert out.startswith("Not yet") and hint in out, out
 
@@ -38,14 +40,14 @@ def test_ten_crop_corners(capsys):
     right = [(0, 0), (32, 0), (0, 32), (32, 32), (16, 16)]
     assert check_ten_crop_corners(right) and printed(capsys).startswith("Correct!")
     assert check_ten_crop_corners(reversed(right)) and printed(capsys).startswith("Correct!")
-    assert not check_ten_crop_corners(...) and printed(capsys).startswith("Not done yet")
+    assert fails(check_ten_crop_corners, ...) and printed(capsys).startswith("Not done yet")
     for answer, hint in (
         (right[:4], "the centre one"),
         ([(0, 0), (224, 0), (0, 224), (224, 224), (112, 112)], "256 - 224"),
         ([(0, 0), (32, 0), (0, 32), (32, 32), (20, 20)], "(256 - 224) / 2"),
         (5, "list of five"),
     ):
-        assert not check_ten_crop_corners(answer)
+        assert fails(check_ten_crop_corners, answer)
         out = printed(capsys)
         assert out.startswith("Not yet") and hint in out, out
 
@@ -62,7 +64,7 @@ def test_confident_accuracy(capsys, predictions):
     assert check_confident_accuracy(2 / 3, probs, labels, 0.8) and printed(capsys).startswith("Correct!")
     assert check_confident_accuracy(torch.tensor(2 / 3), probs, labels, 0.8)
     printed(capsys)
-    assert not check_confident_accuracy(..., probs, labels, 0.8) and printed(capsys).startswith("Not done yet")
+    assert fails(check_confident_accuracy, ..., probs, labels, 0.8) and printed(capsys).startswith("Not done yet")
     for answer, hint in (
         (66.7, "not a percentage"),
         (0.4, "accuracy of all predictions"),
@@ -70,8 +72,8 @@ def test_confident_accuracy(capsys, predictions):
         (0.1, "probs.max(1)"),
         ("0.67", "should be a number"),
     ):
-        assert not check_confident_accuracy(answer, probs, labels, 0.8)
+        assert fails(check_confident_accuracy, answer, probs, labels, 0.8)
         out = printed(capsys)
         assert out.startswith("Not yet") and hint in out, out
-    assert not check_confident_accuracy(0.5, probs, labels, 0.95)
+    assert fails(check_confident_accuracy, 0.5, probs, labels, 0.95)
     assert "no prediction here reaches" in printed(capsys)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..model import LocalResponseNorm, alexnet
-from .checking import check_number, exercise, is_stub, learner_result, not_done, report
+from .checking import check_number, is_stub, learner_result, not_done, report
 
 
 def check_conv1_output_size(answer: Any) -> bool:
@@ -42,7 +42,6 @@ def check_conv2_flops_two_tower(answer: Any) -> bool:
     )
 
 
-@exercise
 def check_lrn(my_lrn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """Exercise 01.4: ``my_lrn(a)`` implements §3.3's formula with k=2, n=5, alpha=1e-4, beta=0.75."""
     generator = torch.Generator().manual_seed(0)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..datasets import compute_stats
-from .checking import check_number, exercise, is_stub, learner_result, not_done, report
+from .checking import check_number, is_stub, learner_result, not_done, report
 
 
 def check_crop_side(answer: Any) -> bool:
@@ -60,7 +60,6 @@ def check_channel_stats(mean: Any, std: Any, images: torch.Tensor) -> bool:
     )
 
 
-@exercise
 def check_horizontal_flip(my_flip: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """Exercise 02.3: ``my_flip(images)`` mirrors a batch (N x C x H x W) left to right, as §4.1's reflections."""
     images = torch.randint(0, 256, (2, 3, 5, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
@@ -80,7 +79,6 @@ def check_horizontal_flip(my_flip: Callable[[torch.Tensor], torch.Tensor]) -> bo
     )
 
 
-@exercise
 def check_pca_shift(my_shift: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
     """Exercise 02.4: ``my_shift(alpha, eigenvalues, eigenvectors)``: §4.1's colour shift of one image (C values).
 
