@@ -90,7 +90,7 @@ def library_capture(model, layer, images):
     return kept[name]
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 7])
 def test_capture_solution_passes_every_seed(seed):
     assert outcome(check_capture, capture, seed).startswith("Correct!")
 
@@ -156,7 +156,7 @@ def enlarged_cam(model, images, targets):
     return torch.nn.functional.interpolate(maps, size=images.shape[-2:], mode="bilinear")[:, 0]
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 7])
 def test_grad_cam_solution_passes_every_seed(seed):
     assert outcome(check_grad_cam, cam(), seed).startswith("Correct!")
 
@@ -200,7 +200,7 @@ def nearest(queries, database, k):  # the teacher's solution
     return torch.cdist(queries, database).topk(k, dim=1, largest=False).indices
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 7])
 def test_nearest_solution_passes_every_seed(seed):
     assert outcome(check_nearest, nearest, seed).startswith("Correct!")
 

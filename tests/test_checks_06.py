@@ -74,7 +74,7 @@ def least_probable(logits, classes, k):
     return [[(classes[i], probs[row, i].item()) for i in line] for row, line in enumerate(indices.tolist())]
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 7])
 def test_top_k_solution_passes_every_seed(seed):
     assert outcome(check_top_k, top_k, seed).startswith("Correct!")
 
@@ -120,7 +120,7 @@ def flatten_on_white(rgba):  # the teacher's solution
     return (rgba[..., :3].float() * alpha + 255 * (1 - alpha)).round().to(torch.uint8)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 7])
 def test_flatten_solution_passes_every_seed(seed):
     assert outcome(check_flatten_on_white, flatten_on_white, seed).startswith("Correct!")
 
@@ -153,7 +153,7 @@ def five_corners(height, width, side):  # the teacher's solution
     return [(0, 0), (right, 0), (0, bottom), (right, bottom), (right / 2, bottom / 2)]
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 7])
 def test_five_corners_solution_passes_every_seed(seed):
     assert outcome(check_five_corners, five_corners, seed).startswith("Correct!")
 
@@ -193,7 +193,7 @@ def confident_accuracy(probs, labels, threshold):  # the teacher's solution
     return (predicted[keep] == labels[keep]).float().mean().item()
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", [0, 1, 2, 7])
 def test_confident_accuracy_solution_passes_every_seed(seed):
     assert outcome(check_confident_accuracy, confident_accuracy, seed).startswith("Correct!")
     tensor = lambda p, y, t: torch.tensor(confident_accuracy(p, y, t))  # noqa: E731
