@@ -25,8 +25,8 @@ HINTS = {
     "06.1": (
         "Logits are not probabilities yet: turn each image's logits into probabilities first, then pick the k "
         "largest, and give each its class's name.",
-        "Reread section 2 of this lesson (the top-5 bars) and §1 and §6 of the paper: the top-5 error counts an "
-        "image right when its label is among the five most probable classes. Softmax runs over one image's classes.",
+        "Reread section 2 of this lesson (the top-5 bars), §3.5 of the paper (fc8 feeds a softmax that gives a "
+        "distribution over the class labels) and §2 (the top-5 error rate). The softmax runs over one image's classes.",
         "The shape of the answer: softmax over the class dimension (N x C); the k largest values of each row and "
         "their positions, largest first; for each image, a list of k pairs (the name at that position, the "
         "probability as a Python float).",
