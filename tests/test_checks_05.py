@@ -156,6 +156,11 @@ def enlarged_cam(model, images, targets):
     return torch.nn.functional.interpolate(maps, size=images.shape[-2:], mode="bilinear")[:, 0]
 
 
+def no_grad_cam(model, images, targets):
+    with torch.no_grad():
+        return cam()(model, images, targets)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5, 7])
 def test_grad_cam_solution_passes_every_seed(seed):
     assert outcome(check_grad_cam, cam(), seed).startswith("Correct!")
@@ -177,6 +182,7 @@ def test_grad_cam_accepts_any_positive_scale_and_a_channel_dimension():
         (cam(score="softmax"), "before the softmax"),
         (cam(score="all"), "all logits"),
         (enlarged_cam, "at relu5's size"),
+        (no_grad_cam, "my_grad_cam raised RuntimeError"),
         (lambda model, images, targets: grad_cam(model, images, targets), "the library's grad_cam"),
         (lambda model, images, targets: torch.rand_like(cam()(model, images, targets)), "differ from Grad-CAM's"),
     ],
