@@ -2,6 +2,7 @@
 typical mistakes get their diagnosis, the library's own answer is refused, and the hints give no code."""
 
 import io
+import json
 import re
 from contextlib import redirect_stdout
 
@@ -17,6 +18,8 @@ from alexnet_lib.lessons.filters_and_features_checks import (
     check_nearest,
     small_alexnet,
 )
+
+from .conftest import ROOT
 
 
 def outcome(check, answer, seed=0):
@@ -243,3 +246,21 @@ def test_hints_have_three_steps_and_no_code():
 def test_every_failure_points_to_its_hint():
     assert outcome(check_grad_cam, cam(positive=False)).endswith("(hint('05.2') for a hint)")
     assert outcome(check_capture, never_removed).endswith("(hint('05.1') for a hint)")
+
+
+# The notebook ------------------------------------------------------------------------------
+
+
+def test_the_notebooks_solutions_pass_its_tests_hidden_ones_included(capsys):
+    """The teacher edition's solution cells, run with its test cells: every check says Correct."""
+    cells = json.loads((ROOT / "notebooks" / "05_filters_and_features.ipynb").read_text())["cells"]
+    graded = [
+        cell
+        for cell in cells
+        if cell["metadata"].get("nbgrader", {}).get("solution") or cell["metadata"].get("nbgrader", {}).get("grade")
+    ]
+    namespace = {"torch": torch, **{name: value for name, value in globals().items() if name.startswith("check_")}}
+    for cell in graded:
+        exec("".join(cell["source"]), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 * len(HINTS) and all(line.startswith("Correct!") for line in lines), lines

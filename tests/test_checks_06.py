@@ -2,6 +2,7 @@
 typical mistakes get their diagnosis, the library's own answer is refused, and the hints give no code."""
 
 import io
+import json
 import re
 from contextlib import redirect_stdout
 
@@ -21,6 +22,8 @@ from alexnet_lib.lessons.inference_checks import (
     check_top_k,
 )
 from alexnet_lib.transforms import ten_crop_views
+
+from .conftest import ROOT
 
 
 def outcome(check, answer, seed=0):
@@ -231,3 +234,21 @@ def test_hints_have_three_steps_and_no_code():
 def test_every_failure_points_to_its_hint():
     assert outcome(check_top_k, top_k_of(lambda logits: logits)).endswith("(hint('06.1') for a hint)")
     assert outcome(check_five_corners, lambda h, w, s: [(0, 0)]).endswith("(hint('06.3') for a hint)")
+
+
+# The notebook ------------------------------------------------------------------------------
+
+
+def test_the_notebooks_solutions_pass_its_tests_hidden_ones_included(capsys):
+    """The teacher edition's solution cells, run with its test cells: every check says Correct."""
+    cells = json.loads((ROOT / "notebooks" / "06_inference.ipynb").read_text())["cells"]
+    graded = [
+        cell
+        for cell in cells
+        if cell["metadata"].get("nbgrader", {}).get("solution") or cell["metadata"].get("nbgrader", {}).get("grade")
+    ]
+    namespace = {"torch": torch, **{name: value for name, value in globals().items() if name.startswith("check_")}}
+    for cell in graded:
+        exec("".join(cell["source"]), namespace)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 * len(HINTS) and all(line.startswith("Correct!") for line in lines), lines
