@@ -264,3 +264,8 @@ def test_the_notebooks_solutions_pass_its_tests_hidden_ones_included(capsys):
         exec("".join(cell["source"]), namespace)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 * len(HINTS) and all(line.startswith("Correct!") for line in lines), lines
+
+
+def test_a_tensor_of_another_dtype_is_a_diagnosis_not_a_traceback():
+    message = outcome(check_capture, lambda model, layer, images: capture(model, layer, images).long())
+    assert message.startswith("Not yet: the shape is right but the values"), message

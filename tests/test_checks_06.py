@@ -252,3 +252,9 @@ def test_the_notebooks_solutions_pass_its_tests_hidden_ones_included(capsys):
         exec("".join(cell["source"]), namespace)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 * len(HINTS) and all(line.startswith("Correct!") for line in lines), lines
+
+
+def test_tensors_where_numbers_belong_are_a_diagnosis_not_a_traceback():
+    rows = lambda logits, classes, k: [[(classes[0], torch.ones(2))] * k for _ in logits]  # noqa: E731
+    assert "one entry per image" in outcome(check_top_k, rows)
+    assert "five (left, top) pairs" in outcome(check_five_corners, lambda h, w, s: [(torch.ones(2), 0)] * 5)
