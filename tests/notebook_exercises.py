@@ -1,7 +1,11 @@
 """The functions an exercise cell of a teacher notebook defines, as the teacher wrote them or as nbgrader's stub."""
 
+import io
 import json
 import re
+from contextlib import redirect_stdout
+
+from alexnet_lib.lessons.checking import NotYet
 
 from .conftest import ROOT
 
@@ -27,3 +31,25 @@ def defined(source: str, name: str, namespace: dict) -> object:
     scope = dict(namespace)
     exec(compile(source, f"<exercise {name}>", "exec"), scope)  # the course's own notebook cell
     return scope[name]
+
+
+def graded_cells(notebook: str) -> list[str]:
+    """The sources of ``notebooks/<notebook>.ipynb``'s solution and autograded test cells, in order."""
+    cells = json.loads((ROOT / "notebooks" / f"{notebook}.ipynb").read_text())["cells"]
+    marked = [(c["source"], c["metadata"].get("nbgrader", {})) for c in cells]
+    return ["".join(source) for source, mark in marked if mark.get("solution") or mark.get("grade")]
+
+
+def outcome(check, answer, seed=0) -> str:
+    """The one line a notebook shows: "Correct! ..." printed, or the NotYet message."""
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        try:
+            check(answer, seed)
+        except NotYet as verdict:
+            return str(verdict)
+    return printed.getvalue().strip()
+
+
+def stub(*args):
+    raise NotImplementedError()  # what nbgrader leaves in the student edition

@@ -1,16 +1,12 @@
 """Lesson 05's exercise checks: the teacher's solutions pass on every seed, untouched stubs are "not done yet",
 typical mistakes get their diagnosis, the library's own answer is refused, and the hints give no code."""
 
-import io
-import json
 import re
-from contextlib import redirect_stdout
 
 import pytest
 import torch
 
 from alexnet_lib.features import capture_activations, count_hooks, grad_cam, nearest_neighbours
-from alexnet_lib.lessons.checking import NotYet
 from alexnet_lib.lessons.filters_and_features_checks import (
     HINTS,
     check_capture,
@@ -19,23 +15,7 @@ from alexnet_lib.lessons.filters_and_features_checks import (
     small_alexnet,
 )
 
-from .conftest import ROOT
-
-
-def outcome(check, answer, seed=0):
-    """The one line a notebook shows: "Correct! ..." printed, or the NotYet message."""
-    printed = io.StringIO()
-    with redirect_stdout(printed):
-        try:
-            check(answer, seed)
-        except NotYet as verdict:
-            return str(verdict)
-    return printed.getvalue().strip()
-
-
-def stub(*args):
-    raise NotImplementedError()  # what nbgrader leaves in the student edition
-
+from .notebook_exercises import graded_cells, outcome, stub
 
 # 05.1 -------------------------------------------------------------------------------------
 
@@ -253,15 +233,9 @@ def test_every_failure_points_to_its_hint():
 
 def test_the_notebooks_solutions_pass_its_tests_hidden_ones_included(capsys):
     """The teacher edition's solution cells, run with its test cells: every check says Correct."""
-    cells = json.loads((ROOT / "notebooks" / "05_filters_and_features.ipynb").read_text())["cells"]
-    graded = [
-        cell
-        for cell in cells
-        if cell["metadata"].get("nbgrader", {}).get("solution") or cell["metadata"].get("nbgrader", {}).get("grade")
-    ]
     namespace = {"torch": torch, **{name: value for name, value in globals().items() if name.startswith("check_")}}
-    for cell in graded:
-        exec("".join(cell["source"]), namespace)
+    for source in graded_cells("05_filters_and_features"):
+        exec(source, namespace)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 * len(HINTS) and all(line.startswith("Correct!") for line in lines), lines
 

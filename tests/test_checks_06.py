@@ -1,10 +1,7 @@
 """Lesson 06's exercise checks: the teacher's solutions pass on every seed, untouched stubs are "not done yet",
 typical mistakes get their diagnosis, the library's own answer is refused, and the hints give no code."""
 
-import io
-import json
 import re
-from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
@@ -13,7 +10,6 @@ from PIL import Image
 
 from alexnet_lib.images import to_mode
 from alexnet_lib.inference import ranked
-from alexnet_lib.lessons.checking import NotYet
 from alexnet_lib.lessons.inference_checks import (
     HINTS,
     check_confident_accuracy,
@@ -23,22 +19,7 @@ from alexnet_lib.lessons.inference_checks import (
 )
 from alexnet_lib.transforms import ten_crop_views
 
-from .conftest import ROOT
-
-
-def outcome(check, answer, seed=0):
-    """The one line a notebook shows: "Correct! ..." printed, or the NotYet message."""
-    printed = io.StringIO()
-    with redirect_stdout(printed):
-        try:
-            check(answer, seed)
-        except NotYet as verdict:
-            return str(verdict)
-    return printed.getvalue().strip()
-
-
-def stub(*args):
-    raise NotImplementedError()  # what nbgrader leaves in the student edition
+from .notebook_exercises import graded_cells, outcome, stub
 
 
 def assert_diagnosis(check, answer, diagnosis):
@@ -241,15 +222,9 @@ def test_every_failure_points_to_its_hint():
 
 def test_the_notebooks_solutions_pass_its_tests_hidden_ones_included(capsys):
     """The teacher edition's solution cells, run with its test cells: every check says Correct."""
-    cells = json.loads((ROOT / "notebooks" / "06_inference.ipynb").read_text())["cells"]
-    graded = [
-        cell
-        for cell in cells
-        if cell["metadata"].get("nbgrader", {}).get("solution") or cell["metadata"].get("nbgrader", {}).get("grade")
-    ]
     namespace = {"torch": torch, **{name: value for name, value in globals().items() if name.startswith("check_")}}
-    for cell in graded:
-        exec("".join(cell["source"]), namespace)
+    for source in graded_cells("06_inference"):
+        exec(source, namespace)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 * len(HINTS) and all(line.startswith("Correct!") for line in lines), lines
 
