@@ -53,6 +53,21 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """PyTorch's global generators (the CPU's, and the GPU's on CUDA), for a checkpoint."""
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict[str, torch.Tensor], device: torch.device) -> None:
+    """Put back what ``rng_state`` saved; a GPU's state only on a GPU (a run may move between devices)."""
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
 def current_profile(device: torch.device | None = None) -> Profile:
     """``ALEXNET_PROFILE`` if set (``quick`` or ``full``); else ``full`` on a GPU, ``quick`` otherwise."""
     value = os.environ.get("ALEXNET_PROFILE", "").strip().lower()

@@ -1,4 +1,5 @@
-"""Image-folder datasets: your own photos, TinyImageNet, ImageNet (notebook 02).
+"""Image-folder datasets: your own photos, TinyImageNet, ImageNet (notebook 02); and a training
+run's data, from a course dataset or an image folder (``load_training_data``).
 
 The layout is torchvision's ``ImageFolder`` one, split in two: ``root/train/<class>/*`` and
 ``root/test/<class>/*`` (or ``val/``). Small ones can be decoded into memory at a fixed size
@@ -22,8 +23,10 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.datasets import ImageFolder
 
-from .datasets import ImageSet, Splits, compute_stats
+from .config import TrainConfig
+from .datasets import ImageSet, Splits, compute_stats, dataset_folder
 from .errors import CourseError
+from .fetch import load_dataset
 from .images import (
     ImageError,
     class_names,
@@ -70,6 +73,34 @@ class _ClassFolders(ImageFolder):
         if not classes:
             raise CourseError(f"{directory} has no class folders: expected {directory}/<class>/<image files>")
         return classes, {name: index for index, name in enumerate(classes)}
+
+
+def load_training_data(config: TrainConfig) -> Splits:
+    """The config's dataset in memory, ``val_size`` training images held out for validation.
+
+    A course dataset, or an image folder decoded at 256 (§2). An image folder's own ``test/``
+    (or ``val/``) folder is its test set; its validation split is held out of ``train/`` like
+    a course dataset's, but never more than a tenth of the training images.
+    """
+    data_dir = Path(config.data_dir) if config.data_dir else None
+    folder = dataset_folder(config.dataset, data_dir)
+    if (folder / "train").is_dir() and not (folder / "train.pt").exists():
+        splits = load_image_folder(folder, size=256)
+        val_size = min(config.val_size, len(splits.train) // 10)
+        if val_size < config.val_size:
+            print(f"validation: {val_size:,} of the {len(splits.train):,} training images (a tenth)")
+        splits = splits.held_out(val_size, config.val_seed)
+        return splits.subsets(config.train_subset, config.val_subset, config.test_subset, config.seed)
+    return load_dataset(
+        config.dataset,
+        data_dir,
+        train_subset=config.train_subset,
+        test_subset=config.test_subset,
+        seed=config.seed,
+        val_size=config.val_size,
+        val_seed=config.val_seed,
+        val_subset=config.val_subset,
+    )
 
 
 def load_image_folder(root: Path | str, size: int, *, grey: bool = False) -> Splits:

@@ -41,49 +41,19 @@ from tqdm.auto import tqdm
 from . import env, timing
 from .checkpoint import check_resumable, load_checkpoint, model_fields, record_conv1, save_checkpoint
 from .config import TrainConfig
-from .datasets import Splits, dataset_folder
+from .datasets import Splits
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
-from .fetch import load_dataset
+from .folders import load_training_data
 from .model import alexnet
 from .optim import make_optimizer, make_scheduler
 from .progress import Callback, TensorBoardLog, stop_on_interrupt
 from .runs import RunResult, default_run_dir, write_history, write_result
-from .transforms import BatchTransform, PILDataset
+from .transforms import BatchTransform, pil_batches
 
 
 class TrainingDiverged(CourseError):
     """The loss became NaN or infinite."""
-
-
-def load_training_data(config: TrainConfig) -> Splits:
-    """The config's dataset in memory, ``val_size`` training images held out for validation.
-
-    A course dataset, or an image folder decoded at 256 (§2). An image folder's own ``test/``
-    (or ``val/``) folder is its test set; its validation split is held out of ``train/`` like
-    a course dataset's, but never more than a tenth of the training images.
-    """
-    data_dir = Path(config.data_dir) if config.data_dir else None
-    folder = dataset_folder(config.dataset, data_dir)
-    if (folder / "train").is_dir() and not (folder / "train.pt").exists():
-        from .folders import load_image_folder
-
-        splits = load_image_folder(folder, size=256)
-        val_size = min(config.val_size, len(splits.train) // 10)
-        if val_size < config.val_size:
-            print(f"validation: {val_size:,} of the {len(splits.train):,} training images (a tenth)")
-        splits = splits.held_out(val_size, config.val_seed)
-        return splits.subsets(config.train_subset, config.val_subset, config.test_subset, config.seed)
-    return load_dataset(
-        config.dataset,
-        data_dir,
-        train_subset=config.train_subset,
-        test_subset=config.test_subset,
-        seed=config.seed,
-        val_size=config.val_size,
-        val_seed=config.val_seed,
-        val_subset=config.val_subset,
-    )
 
 
 class Trainer:
@@ -268,7 +238,9 @@ class Trainer:
         order = torch.randperm(len(self.train_data), generator=self.order_generator)
         mine = slice(self.rank * local, (self.rank + 1) * local)
         if c.pipeline == "pil":
-            yield from self._pil_batches(order, mine)
+            steps = range(self.step, self.steps_per_epoch)
+            batches = [order[s * c.batch_size : (s + 1) * c.batch_size][mine].tolist() for s in steps]
+            yield from pil_batches(self.train_data, self.train_transform, batches, c.workers, self.device)
             return
         _, _, height, width = self.train_data.images.shape
         for step in range(self.step, self.steps_per_epoch):
@@ -276,24 +248,6 @@ class Trainer:
             views = self.train_transform.draw(c.batch_size, height, width, self.augment_generator, self.device)
             images = self.train_data.images[batch[mine]]
             yield self.train_transform(images, views[mine]), self.train_data.labels[batch[mine]]
-
-    def _pil_batches(self, order: torch.Tensor, mine: slice) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The conventional path: per-image PIL transforms in DataLoader workers."""
-        c = self.config
-        transform = self.train_transform.pil()  # the same settings, per PIL image
-        batches = [
-            order[s * c.batch_size : (s + 1) * c.batch_size][mine].tolist()
-            for s in range(self.step, self.steps_per_epoch)
-        ]
-        loader = torch.utils.data.DataLoader(
-            PILDataset(self.train_data, transform),
-            batch_sampler=batches,
-            num_workers=c.workers,
-            pin_memory=self.device.type == "cuda",
-        )
-        memory_format = torch.channels_last if c.channels_last else torch.contiguous_format
-        for images, labels in loader:
-            yield images.to(self.device, non_blocking=True, memory_format=memory_format), labels.to(self.device)
 
     def _train_epoch(self) -> None:
         c = self.config
@@ -416,12 +370,10 @@ class Trainer:
     def checkpoint_payload(self) -> dict[str, Any]:
         """Everything to resume this run and to use its model: see ``checkpoint.py``."""
         rng = {
-            "torch": torch.get_rng_state(),
+            **env.rng_state(self.device),
             "order_epoch_start": self.order_state,
             "augment": self.augment_generator.get_state(),
         }
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
         c = self.config
         fields = model_fields(
             self.model,
@@ -474,9 +426,7 @@ class Trainer:
         if checkpoint["scaler"]:  # empty when the run had no fp16 scaler (bf16 or fp32, e.g. on another device)
             self.scaler.load_state_dict(checkpoint["scaler"])
         rng = checkpoint["rng"]
-        torch.set_rng_state(rng["torch"].cpu())
-        if "cuda" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
+        env.set_rng_state(rng, self.device)
         self.order_state = rng["order_epoch_start"].cpu()
         self.augment_generator.set_state(rng["augment"].cpu())
         self.epoch, self.step, self.global_step = checkpoint["epoch"], checkpoint["step"], checkpoint["global_step"]

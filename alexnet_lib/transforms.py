@@ -22,6 +22,7 @@ pixel. We follow the code.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -225,6 +226,22 @@ class PILDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.transform(to_pil(self.data.images[index])), int(self.data.labels[index])
+
+
+def pil_batches(
+    data: ImageSet, transform: BatchTransform, batches: list[list[int]], workers: int, device: torch.device
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The given batches of ``data`` (lists of indices), each image through ``transform``'s PIL
+    equivalent in DataLoader workers, on ``device``: the pipeline the batched one is measured against."""
+    loader = torch.utils.data.DataLoader(
+        PILDataset(data, transform.pil()),
+        batch_sampler=batches,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+    )
+    memory_format = torch.channels_last if transform.channels_last else torch.contiguous_format
+    for images, labels in loader:
+        yield images.to(device, non_blocking=True, memory_format=memory_format), labels.to(device)
 
 
 class PILCropResize:

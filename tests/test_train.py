@@ -326,7 +326,7 @@ def test_measuring_the_speed_leaves_the_run_untouched(tmp_path, fashion_small):
 
 
 def test_an_image_folder_holds_out_a_tenth_of_its_training_images_at_most(tmp_path, capsys):
-    from alexnet_lib.train import load_training_data
+    from alexnet_lib.folders import load_training_data
 
     from .data_fixtures import write_image_tree
 
