@@ -10,6 +10,7 @@ that the weights fit the declared net, then gives the model, the classes and the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import zipfile
@@ -78,6 +79,7 @@ def model_fields(
     return {
         "model": model.state_dict(),
         "variant": variant,
+        "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them
         "num_classes": len(classes),
         "in_channels": in_channels,
         "classes": list(classes),
@@ -159,7 +161,9 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
         raise CourseError(f"{source} holds no model weights; it was not written by this course's trainer")
     try:
         with torch.device("meta"):
-            expected = alexnet(variant, num_classes=num_classes, in_channels=in_channels).state_dict()
+            expected = alexnet(
+                variant, num_classes=num_classes, in_channels=in_channels, **options(checkpoint)
+            ).state_dict()
     except (ValueError, TypeError, RuntimeError) as error:  # an unknown variant, a count that is not a number
         raise CourseError(f"{source} declares a net that cannot be built: {error}") from None
     declared = f"{source}'s weights do not fit the {variant} net with {num_classes} classes it declares"
@@ -174,10 +178,23 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
         raise CourseError(f"{declared}: {extra[0]} is not part of a {variant} net")
 
 
+def options(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The net's ablation options (activation, lrn, pool); a checkpoint from before they existed is the paper's."""
+    saved = checkpoint.get("options") or {}
+    if not isinstance(saved, dict) or not set(saved) <= {"activation", "lrn", "pool"}:
+        raise CourseError(f"the checkpoint's options {saved!r} are not activation, lrn and pool")
+    return dict(saved)
+
+
 def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet:
     """Rebuild the trained model (eval mode) from a loaded checkpoint whose weights fit (``check_weights``)."""
     check_weights(checkpoint, source)
-    model = alexnet(checkpoint["variant"], num_classes=checkpoint["num_classes"], in_channels=checkpoint["in_channels"])
+    model = alexnet(
+        checkpoint["variant"],
+        num_classes=checkpoint["num_classes"],
+        in_channels=checkpoint["in_channels"],
+        **options(checkpoint),
+    )
     model.load_state_dict(checkpoint["model"])
     return model.eval()
 

@@ -43,7 +43,10 @@ class TrainConfig:
     image_size: int = setting(227, "the paper net's input; 67 is the smallest it accepts")
     in_channels: int | None = setting(None, "None: the dataset's own (1 for Fashion-MNIST); 3 repeats grey")
     init: str = setting("kaiming", "kaiming, or paper (§5: N(0, 0.01), biases of 1)")
-    dropout: float = setting(0.5, "§4.2")
+    dropout: float = setting(0.5, "§4.2; 0 turns it off")
+    activation: str = setting("relu", "relu (§3.1) or tanh (the slow arm of Fig. 1)")
+    lrn: bool | None = setting(None, "§3.3 local response normalisation; None: the net's own (paper: on)")
+    pool: str = setting("overlap", "overlap (§3.4: 3x3 windows at stride 2) or adjacent (2x2 at stride 2)")
     epochs: int = setting(10, "passes over the training set (the paper: about 90)")
     time_budget_s: float | None = setting(
         None, "train only as many images as fit in this many seconds (speed measured first)"
@@ -95,6 +98,8 @@ class TrainConfig:
             "schedule": ("plateau", "onecycle", "cosine", "none"),
             "precision": ("auto", "bf16", "fp16", "fp32"),
             "pipeline": ("device", "pil"),
+            "activation": ("relu", "tanh"),
+            "pool": ("overlap", "adjacent"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -117,6 +122,8 @@ class TrainConfig:
                 raise CourseError(f"{name} must not be negative; got {getattr(self, name)}")
         if self.in_channels is not None and self.in_channels < 1:
             raise CourseError(f"in_channels must be at least 1; got {self.in_channels}")
+        if self.variant == "torchvision" and self.lrn:
+            raise CourseError("lrn: torchvision's AlexNet has no LRN to switch on; use variant paper")
         smallest = VARIANTS[self.variant].smallest_input
         if self.image_size < smallest:
             raise CourseError(f"image_size must be at least {smallest} for a {self.variant} net; got {self.image_size}")

@@ -54,7 +54,7 @@ from .datasets import Splits, dataset_folder
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .fetch import load_dataset
-from .model import alexnet
+from .model import Options, alexnet
 from .progress import Callback, TensorBoardLog
 from .transforms import BatchTransform, PILDataset
 
@@ -230,6 +230,9 @@ class Trainer:
             in_channels=self.in_channels,
             init=self.config.init,
             dropout=self.config.dropout,
+            activation=self.config.activation,
+            lrn=self.config.lrn,
+            pool=self.config.pool,
         )
         memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format
         self.model.to(self.device, memory_format=memory_format)
@@ -600,6 +603,11 @@ class Trainer:
                 f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
                 f"{checkpoint.get('num_classes')} classes, this run a {self.config.variant} net for "
                 f"{len(self.data.classes)}"
+            )
+        saved_options = checkpoint.get("options") or asdict(Options())  # older checkpoints: the paper's
+        if saved_options != asdict(self.model.options):
+            raise CourseError(
+                f"--resume: the checkpoint's net has {saved_options}, this run's {asdict(self.model.options)}"
             )
         done, planned, wanted = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.epochs
         fixed_length = self.config.schedule in ("onecycle", "cosine")  # laid out for the planned epochs
