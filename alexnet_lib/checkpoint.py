@@ -21,9 +21,10 @@ from typing import Any, BinaryIO
 
 import torch
 
+from .cifar_nets import ALL_VARIANTS, CifarNet, build_net, input_problem
 from .datasets import FOLDER_SIZE, KNOWN_DATASETS, Stats
 from .errors import CourseError
-from .model import VARIANTS, AlexNet, alexnet
+from .model import AlexNet
 from .transforms import BatchTransform
 
 FORMAT = "alexnet-course-checkpoint"
@@ -65,7 +66,7 @@ def _umask() -> int:
 
 
 def model_fields(
-    model: AlexNet,
+    model: AlexNet | CifarNet,
     *,
     variant: str,
     classes: list[str],
@@ -127,13 +128,12 @@ def checked_fields(checkpoint: dict[str, Any], source: str) -> dict[str, Any]:
     except (KeyError, TypeError) as missing:
         raise CourseError(f"{source} lacks {missing}; it was not written by this course's trainer") from None
     problems = []
-    if variant not in VARIANTS:
-        problems.append(f"variant {variant!r} is not one of {', '.join(VARIANTS)}")
+    if variant not in ALL_VARIANTS:
+        problems.append(f"variant {variant!r} is not one of {', '.join(ALL_VARIANTS)}")
     if not all(isinstance(v, int) and v >= 1 for v in (num_classes, in_channels, image_size)):
         problems.append("num_classes, in_channels and image_size must be positive whole numbers")
-    elif variant in VARIANTS and image_size < VARIANTS[variant].smallest_input:
-        smallest = VARIANTS[variant].smallest_input
-        problems.append(f"image_size {image_size} is below the {smallest} pixels a {variant} net needs")
+    elif variant in ALL_VARIANTS and input_problem(variant, image_size):
+        problems.append(str(input_problem(variant, image_size)))
     if not isinstance(classes, (list, tuple)) or len(classes) != num_classes:
         count = len(classes) if isinstance(classes, (list, tuple)) else "no"
         problems.append(f"it names {count} classes but declares num_classes={num_classes}")
@@ -161,9 +161,8 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
         raise CourseError(f"{source} holds no model weights; it was not written by this course's trainer")
     try:
         with torch.device("meta"):
-            expected = alexnet(
-                variant, num_classes=num_classes, in_channels=in_channels, **options(checkpoint)
-            ).state_dict()
+            built = build_net(variant, num_classes=num_classes, in_channels=in_channels, **options(checkpoint))
+            expected = built.state_dict()
     except (ValueError, TypeError, RuntimeError) as error:  # an unknown variant, a count that is not a number
         raise CourseError(f"{source} declares a net that cannot be built: {error}") from None
     declared = f"{source}'s weights do not fit the {variant} net with {num_classes} classes it declares"
@@ -186,10 +185,10 @@ def options(checkpoint: dict[str, Any]) -> dict[str, Any]:
     return dict(saved)
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet:
+def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet | CifarNet:
     """Rebuild the trained model (eval mode) from a loaded checkpoint whose weights fit (``check_weights``)."""
     check_weights(checkpoint, source)
-    model = alexnet(
+    model = build_net(
         checkpoint["variant"],
         num_classes=checkpoint["num_classes"],
         in_channels=checkpoint["in_channels"],
@@ -262,7 +261,7 @@ class Checkpoint:
     def variant(self) -> str:
         return self.payload["variant"]
 
-    def model(self) -> AlexNet:
+    def model(self) -> AlexNet | CifarNet:
         """The trained model, in eval mode."""
         return model_from_checkpoint(self.payload, source=self.source)
 

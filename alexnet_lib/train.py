@@ -49,12 +49,13 @@ from tqdm.auto import tqdm
 
 from . import env
 from .checkpoint import load_checkpoint, model_fields, record_conv1, save_checkpoint, write_text_atomically
+from .cifar_nets import build_net
 from .config import TrainConfig
 from .datasets import Splits, dataset_folder
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .fetch import load_dataset
-from .model import Options, alexnet
+from .model import Options
 from .progress import Callback, TensorBoardLog
 from .transforms import BatchTransform, PILDataset
 
@@ -147,8 +148,15 @@ def load_training_data(config: TrainConfig) -> Splits:
 class Trainer:
     """Builds the data, model and optimiser for a ``TrainConfig`` and trains them."""
 
-    def __init__(self, config: TrainConfig, callbacks: Sequence[Callback] = (), data: Splits | None = None) -> None:
-        self.config = config
+    def __init__(
+        self,
+        config: TrainConfig,
+        callbacks: Sequence[Callback] = (),
+        data: Splits | None = None,
+        *,
+        read_test: bool = True,  # False: never read the test set (experiments judged on validation, notebook 07)
+    ) -> None:
+        self.config, self.read_test = config, read_test
         self.callbacks = list(callbacks)
         self._place()
         self._load_data(data)
@@ -224,7 +232,7 @@ class Trainer:
 
     def _build_model(self) -> None:
         """The model on the device, wrapped for DDP and torch.compile where asked."""
-        self.model = alexnet(
+        self.model = build_net(
             self.config.variant,
             num_classes=len(self.data.classes),
             in_channels=self.in_channels,
@@ -233,6 +241,7 @@ class Trainer:
             activation=self.config.activation,
             lrn=self.config.lrn,
             pool=self.config.pool,
+            pixel_std=tuple(255 * s for s in self.data.stats.std),  # the footnote-3 nets' input scale
         )
         memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format
         self.model.to(self.device, memory_format=memory_format)
@@ -249,7 +258,10 @@ class Trainer:
         c = self.config
         if c.optimizer == "adam":  # a deviation for short runs; the paper uses SGD
             return torch.optim.Adam(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-        return torch.optim.SGD(self.model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        params = self.model.parameters()
+        if hasattr(self.model, "param_groups"):  # a footnote-3 net: lr and wc per layer, as its params file
+            params = self.model.param_groups(c.lr, c.weight_decay > 0)
+        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
 
     def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
         c, total = self.config, self.config.epochs * self.steps_per_epoch
@@ -511,7 +523,7 @@ class Trainer:
         self.history.append(record)
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(record["val_top1"])
-        if self.epoch == self.config.epochs:  # the end: the test set, read once for the reported figure
+        if self.epoch == self.config.epochs and self.read_test:  # the end: the test set, read once
             self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)
         if self.rank == 0:
             if self.log:
