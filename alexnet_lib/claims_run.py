@@ -85,10 +85,10 @@ def measure(exp: Experiment, run: dict[str, Any], target: float | None, ten_crop
 
 def tune_lr(exp: Experiment, profile: str, arm: dict[str, Any], run_dir: Path, extra: dict) -> tuple[float, dict]:
     """§3.1: each net's lr "chosen independently to make training as fast as possible": lowest training
-    error after two epochs on seed 0, among the profile's candidates."""
-    errors = {}
+    error after ``tune_epochs`` epochs on seed 0, among the profile's candidates."""
+    errors, epochs = {}, exp.profiles[profile].get("tune_epochs", 1)
     for lr in exp.profiles[profile]["lr_candidates"]:
-        config = make_config(exp, profile, {**arm, "lr": lr, "epochs": 2}, 0, run_dir / f"lr{lr:g}", **extra)
+        config = make_config(exp, profile, {**arm, "lr": lr, "epochs": epochs}, 0, run_dir / f"lr{lr:g}", **extra)
         run = train_arm(config, target=None, cap_seconds=None, read_test=False, ten_crops=False)
         errors[f"{lr:g}"] = run["curve"][-1]["train_error"]
     best = min(errors, key=errors.get)
