@@ -67,7 +67,7 @@ def versions() -> dict[str, str]:
 
 
 def record_path(folder: Path, name: str, profile: str, device: str) -> Path:
-    """``results/claims/NAME-PROFILE-DEVICE.json`` (device: cpu, cuda...)."""
+    """``results/claims/NAME-PROFILE-DEVICE.json`` (device: cpu, or the GPU's name: nvidia-h200)."""
     return folder / f"{name}-{profile}-{device}.json"
 
 

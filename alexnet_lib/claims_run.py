@@ -106,10 +106,11 @@ def run_claim(
     """Run claim ``name`` at ``profile`` size on ``seeds`` seeds; write and return its record.
 
     ``overrides`` change every run's settings (tests shrink runs with it, or through the CLI with the
-    test-only ``ALEXNET_CLAIMS_OVERRIDES``, a JSON object; the record's settings say so).
+    ``ALEXNET_CLAIMS_OVERRIDES``, a JSON object, which only tests and ``gpu_claims.sh --dry-run`` set;
+    the record's settings say so).
     """
     exp = experiment(name)
-    if overrides is None and os.environ.get("ALEXNET_CLAIMS_OVERRIDES"):  # test-only: tiny runs through the CLI
+    if overrides is None and os.environ.get("ALEXNET_CLAIMS_OVERRIDES"):  # tests and dry runs: tiny runs by the CLI
         overrides = json.loads(os.environ["ALEXNET_CLAIMS_OVERRIDES"])
     if profile not in exp.profiles:
         raise CourseError(f"profile must be quick or full; got {profile!r}")
@@ -193,7 +194,8 @@ def _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra,
         "summary": summary,
     }
     folder = out_dir or env.project_root() / "results" / "claims"
-    path = write_record(record_path(folder, exp.name, profile, device.type), record)
+    slug = "cpu" if device.type == "cpu" else re.sub(r"[^a-z0-9]+", "-", record["device"].lower()).strip("-")
+    path = write_record(record_path(folder, exp.name, profile, slug), record)
     record["path"] = str(path)
     record["plot"] = str(plot_record(record, path.with_suffix(".png")))
     return record

@@ -346,6 +346,7 @@ def _add_claims_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("name", help="an experiment from `claims list`")
     run.add_argument("--profile", choices=("quick", "full"), default="quick", help="its size (default: quick)")
     run.add_argument("--seeds", type=int, default=None, help="seeds per arm (default: the profile's)")
+    run.add_argument("--out", type=Path, default=None, help="folder for the record and plot (default: results/claims)")
     run.set_defaults(run=_claims_run)
 
 
@@ -361,7 +362,7 @@ def _claims_run(args: argparse.Namespace) -> int:
     from .claims_run import run_claim
 
     experiment(args.name)  # an unknown name fails before anything loads
-    record = run_claim(args.name, args.profile, args.seeds)
+    record = run_claim(args.name, args.profile, args.seeds, out_dir=args.out)
     summary = record["summary"]
     print(f"{args.name}: {summary['verdict']} ({summary['why']}); record {record['path']}, plot {record['plot']}")
     return 0
