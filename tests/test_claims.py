@@ -1,6 +1,7 @@
 """Claim experiments: the verdict rule on made-up numbers, complete records from tiny real runs, the command."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,10 @@ def test_bad_claims_commands_give_one_error_line(args, message):
     done = run_command("claims", *args)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith(message)
+
+
+def test_the_readme_names_the_claims_commands_and_every_record_it_links_exists():
+    readme = (ROOT / "README.md").read_text()
+    assert "python -m alexnet_lib claims list" in readme and "python -m alexnet_lib claims run" in readme
+    links = re.findall(r"\((results/claims/[^)]+)\)", readme)
+    assert all((ROOT / link).exists() for link in links), [link for link in links if not (ROOT / link).exists()]
