@@ -20,7 +20,10 @@
 #             autotuning, the first epoch's compilation of kernels): ~2.8 min
 #   about 5 min in all, under 9 min even at 8,000 img/s (then ~7 min). The script prints the total
 #   and warns above 9 minutes.
-# The dry run (67 px, 128 images, 1 epoch, 2 seeds per claim): time not yet measured.
+# The dry run (67 px, 128 images, 1 epoch, 2 seeds per claim) took 11 min 55 s on this course's 2-core
+# CPU, measured under nice 19 beside other jobs (load average 6-7): 106-196 s per claim, nearly all of it
+# start-up and a starved CPU (4 steps of 32 images took 20 s; alone, the quick relu_vs_tanh claim,
+# 16 epochs of 2,048 images, took 21 s). On a quiet machine expect a few minutes; not yet measured there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
