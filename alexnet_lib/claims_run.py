@@ -102,9 +102,12 @@ def run_claim(
     *,
     out_dir: Path | None = None,
     overrides: dict[str, Any] | None = None,
+    keep_checkpoints: bool = False,
 ) -> dict[str, Any]:
     """Run claim ``name`` at ``profile`` size on ``seeds`` seeds; write and return its record.
 
+    Each run's checkpoints (an AlexNet's is ~750 MB with its optimiser state) are deleted once the
+    record is written, unless ``keep_checkpoints``: the record holds everything the claim needs.
     ``overrides`` change every run's settings (tests shrink runs with it, or through the CLI with the
     ``ALEXNET_CLAIMS_OVERRIDES``, a JSON object, which only tests and ``gpu_claims.sh --dry-run`` set;
     the record's settings say so).
@@ -152,7 +155,11 @@ def run_claim(
             )
             runs[label].append(run)
             claimed_run = run if role == "claimed" else claimed_run
-    return _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir)
+    record = _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir)
+    if not keep_checkpoints:
+        for path in [*runs_dir.rglob("last.pt"), *runs_dir.rglob("conv1.pt")]:
+            path.unlink(missing_ok=True)
+    return record
 
 
 def _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir) -> dict[str, Any]:  # noqa: ANN001

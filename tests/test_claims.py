@@ -59,7 +59,7 @@ def _check_complete(record, seeds):
 @pytest.mark.parametrize("name", ["relu_vs_tanh", "lrn_cifar", "ten_crops"])
 def test_a_tiny_experiment_writes_a_complete_record(name, tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_OUTPUT_DIR", str(tmp_path / "outputs"))
-    record = run_claim(name, "quick", seeds=2, out_dir=tmp_path, overrides={**TINY, "epochs": 2})
+    record = run_claim(name, "quick", seeds=2, out_dir=tmp_path, overrides={**TINY, "epochs": 2}, keep_checkpoints=True)
     _check_complete(record, seeds=2)
     assert record["path"] == str(tmp_path / f"{name}-quick-cpu.json")
     assert record["settings"]["overrides"]["train_subset"] == 64
@@ -100,6 +100,7 @@ def test_claims_run_writes_the_record_it_names(tmp_path):
     assert (
         record["settings"]["seeds"] == 1 and (tmp_path / "results" / "claims" / "relu_vs_tanh-quick-cpu.png").exists()
     )
+    assert not list(tmp_path.rglob("last.pt"))  # checkpoints go once the record is written
 
 
 @pytest.mark.parametrize(
