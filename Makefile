@@ -5,8 +5,8 @@
 #   make lab      open JupyterLab on notebooks/
 #   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
 #   make claims-dry      benchmarks/gpu_claims.sh (the paper's AlexNet-scale claims) shrunk for a CPU
-#   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with Debian 12's own Python:
-#                    make PYTHON=/usr/bin/python3 VENV=.venv-debian test-unit
+#   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with another Python, in its own venv:
+#                    make PYTHON=/usr/bin/python3.12 VENV=.venv-312 test-unit
 #   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
 #                    installed from a wheel must change none of them; notebooks run outside the checkout
 #   make test-browser  the lessons in JupyterLab, driven in Chromium (widgets, upload, progress bars)
@@ -65,8 +65,15 @@ test-unit: $(INSTALLED) $(DATASETS)
 test-colab: $(DATASETS)
 	bash .ci/colab_check.sh
 
+# On 127.0.0.1 with JupyterLab's random token; as root (a container, CI) JupyterLab needs --allow-root.
+# tests/browser/conftest.py starts it with these same flags.
+LAB_FLAGS := --ServerApp.ip=127.0.0.1
+ifeq ($(shell id -u),0)
+LAB_FLAGS += --allow-root
+endif
+
 lab: $(INSTALLED) $(DATASETS)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks
 
 data: $(DATASETS)
 
@@ -80,4 +87,4 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .venv-debian .venv-colab outputs
+	rm -rf $(VENV) .venv-default .venv-colab outputs

@@ -3,6 +3,15 @@
 # dependencies on Python 3.13; the course installed from a wheel (not editable) as the notebooks'
 # `%pip install` does, failing if that would change any installed package; then every notebook
 # run under nbval from a folder outside the checkout, and the widget tests against Colab's ipywidgets.
+#
+# Held fixed, at Colab's versions: every dependency of the course that Colab ships (torch 2.11.0,
+# torchvision 0.26.0, numpy, pillow, matplotlib, ipywidgets 7.7.1, tqdm, tensorboard, PyYAML) and
+# the test tools Colab has (pytest, nbclient, ipykernel); a package the install adds must come at
+# Colab's version where Colab has it. Stood in for: Colab's Python 3.13.x by this machine's 3.13;
+# Colab's torch 2.11.0+cu128 by PyPI's 2.11.0 (a CUDA 13 build, about 4 GB installed with its nvidia-*
+# wheels, run on the CPU; no CPU-only 2.11.0 wheel is on PyPI); Colab's other ~700 packages are not
+# installed; Colab's widget frontend is not run (nbval runs kernels; the widget tests send what
+# ipywidgets 7's frontend sends). The venv takes about 5 GB and is removed once the check passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -77,4 +86,5 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1 ALEXNET_PROFILE=quick ALEXNET_DATA_DIR=$
 "$venv/bin/python" -c 'import alexnet_lib, ipywidgets, torch; print("colab: alexnet_lib from", alexnet_lib.__file__, "| ipywidgets", ipywidgets.__version__, "| torch", torch.__version__)'
 "$venv/bin/pytest" -p no:cacheprovider -q test_widgets.py
 "$venv/bin/pytest" -p no:cacheprovider -p no:xdist --nbval-lax --nbval-current-env notebooks
+cd "$root" && rm -rf "$venv"  # about 5 GB; kept when the check fails, to look into
 echo "colab: passed in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s"

@@ -24,7 +24,7 @@ import torch
 from .cifar_nets import ALL_VARIANTS, CifarNet, build_net, input_problem
 from .datasets import FOLDER_SIZE, KNOWN_DATASETS, Stats
 from .errors import CourseError
-from .model import AlexNet
+from .model import AlexNet, Options
 from .transforms import BatchTransform
 
 FORMAT = "alexnet-course-checkpoint"
@@ -117,6 +117,38 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     if payload.get("version", 0) > VERSION:
         raise CourseError(f"{path} was written by a newer course version; update alexnet_lib")
     return payload
+
+
+def check_resumable(
+    checkpoint: dict[str, Any], *, variant: str, num_classes: int, epochs: int, schedule: str, options: Options
+) -> None:
+    """``--resume`` from ``checkpoint`` into a run of ``epochs`` epochs: any reason it can't is one ``CourseError``."""
+    needed = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "partial", "history", "config")
+    missing = [key for key in needed if key not in checkpoint]
+    if missing:
+        raise CourseError(f"--resume: not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
+    if checkpoint.get("variant") != variant or checkpoint.get("num_classes") != num_classes:
+        raise CourseError(
+            f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
+            f"{checkpoint.get('num_classes')} classes, this run a {variant} net for {num_classes}"
+        )
+    saved, wanted = checkpoint.get("options") or dataclasses.asdict(Options()), dataclasses.asdict(options)
+    if saved != wanted:  # (older checkpoints have no options: the paper's)
+        raise CourseError(f"--resume: the checkpoint's net has {saved}, this run's {wanted}")
+    done, planned = checkpoint["epoch"], checkpoint["config"]["epochs"]
+    fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs
+    if fixed_length and done >= epochs == planned:  # finished, and no more epochs asked for
+        raise CourseError(
+            f"--resume: that run has finished its {done} epochs, and its {schedule} schedule "
+            f"cannot stretch beyond them; start a new run with --epochs N to train longer"
+        )
+    if fixed_length and (done >= epochs or planned != epochs):
+        raise CourseError(
+            f"--resume: the {schedule} schedule was laid out for {planned} epochs and cannot "
+            f"stretch to {epochs}; start a new run with --epochs N to train longer"
+        )
+    if done >= epochs:
+        raise CourseError(f"--resume: that run has finished its {done} epochs; pass --epochs N (above {done})")
 
 
 def checked_fields(checkpoint: dict[str, Any], source: str) -> dict[str, Any]:

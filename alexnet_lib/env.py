@@ -10,6 +10,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from .errors import CourseError
 
@@ -33,6 +34,16 @@ def pick_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise CourseError("--device mps was asked for, but Apple's MPS is not available here; use --device cpu")
     return device
+
+
+def distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank), starting the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, 0
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
 def seed_everything(seed: int) -> None:

@@ -1,4 +1,4 @@
-"""Watching a run: a live loss/accuracy plot for notebooks and TensorBoard logs (notebooks 03, 04).
+"""Watching a run: a live loss/accuracy plot for notebooks, TensorBoard logs (notebooks 03, 04) and Ctrl-C.
 
 The trainer calls ``callback(event, record)`` with ``event`` "step" (every ``log_every``
 steps: running train loss and accuracy) or "epoch" (the epoch's record, with validation
@@ -8,6 +8,10 @@ accuracy: the test set is read only at the end of a run, and so never drawn here
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -118,3 +122,24 @@ class StepRecorder:
     def __call__(self, event: str, record: dict[str, Any]) -> None:
         if event == "step":
             self.steps.append(record)
+
+
+@contextmanager
+def stop_on_interrupt(request_stop: Callable[[], None], requested: Callable[[], bool]) -> Iterator[None]:
+    """Ctrl-C (or a notebook's interrupt) calls ``request_stop``: the trainer stops at the next step
+    boundary and saves a resumable checkpoint. A second Ctrl-C, once ``requested()``, aborts."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested():
+            raise KeyboardInterrupt
+        print("\nstopping after this step and saving a resumable checkpoint (Ctrl-C again to abort)", flush=True)
+        request_stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

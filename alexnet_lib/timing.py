@@ -7,6 +7,7 @@ course reports goes through ``images_per_second``.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import time
@@ -85,6 +86,37 @@ def training_speed(
         scaler.update()
 
     return images_per_second(step, batch_size, device, warmup=warmup, steps=steps)
+
+
+def probe_training_speed(
+    model: nn.Module,
+    data: ImageSet,
+    transform: BatchTransform,
+    device: torch.device,
+    *,
+    dtype: torch.dtype,
+    batch_size: int,
+    steps: int = 2,
+) -> float:
+    """``training_speed`` of a throwaway copy of ``model`` on random augmented batches of ``data`` (the
+    trainer's time budget). The run is untouched: its weights, and the global random state, are as before."""
+    saved_rng = torch.get_rng_state()
+    saved_cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    generator = torch.Generator(device).manual_seed(0)
+    _, _, height, width = data.images.shape
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.randint(len(data), (batch_size,)).to(data.labels.device)
+        views = transform.draw(batch_size, height, width, generator, device)
+        return transform(data.images[index].to(device), views), data.labels[index].to(device)
+
+    try:
+        probe = copy.deepcopy(model).train()
+        return training_speed(probe, batch, device, dtype=dtype, batch_size=batch_size, steps=steps)
+    finally:
+        torch.set_rng_state(saved_rng)
+        if saved_cuda is not None:
+            torch.cuda.set_rng_state(saved_cuda, device)
 
 
 # The two input pipelines (notebook 02, benchmarks/data_pipeline.py) --------------------------

@@ -25,19 +25,10 @@ filters after each epoch, for notebook 05), ``result.json`` and ``tensorboard/``
 
 from __future__ import annotations
 
-import copy
-import csv
 import dataclasses
-import io
-import json
 import math
-import os
-import signal
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,72 +38,22 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import env
-from .checkpoint import load_checkpoint, model_fields, record_conv1, save_checkpoint, write_text_atomically
+from . import env, timing
+from .checkpoint import check_resumable, load_checkpoint, model_fields, record_conv1, save_checkpoint
 from .cifar_nets import build_net
 from .config import TrainConfig
 from .datasets import Splits, dataset_folder
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .fetch import load_dataset
-from .model import Options
-from .progress import Callback, TensorBoardLog
+from .optim import make_optimizer, make_scheduler
+from .progress import Callback, TensorBoardLog, stop_on_interrupt
+from .runs import RunResult, default_run_dir, write_history, write_result
 from .transforms import BatchTransform, PILDataset
 
 
 class TrainingDiverged(CourseError):
     """The loss became NaN or infinite."""
-
-
-@dataclass
-class RunResult:
-    """What a training run produced."""
-
-    config: TrainConfig
-    history: list[dict[str, Any]]
-    evaluation: Evaluation | None  # on the test set, once the last epoch has ended
-    run_dir: Path
-    train_seconds: float
-    images_seen: int
-    interrupted: bool = False
-    classes: list[str] = field(default_factory=list)
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.run_dir / "last.pt"
-
-    @property
-    def images_per_second(self) -> float:
-        return self.images_seen / max(self.train_seconds, 1e-9)
-
-    def summary(self) -> str:
-        """The one line the command prints at the end."""
-        last = self.history[-1] if self.history else {}
-        val = f"validation top-1 {last['val_top1']:.2%} | " if "val_top1" in last else ""
-        if self.evaluation is None:
-            done = f"after epoch {last['epoch']}" if last else "before the first epoch ended"
-            val = val.replace(" | ", "; ")
-            return f"stopped {done} ({val}no test figure until the run ends); checkpoint {self.checkpoint}"
-        return (
-            f"{val}test top-1 {self.evaluation.top1:.2%} | top-5 {self.evaluation.top5:.2%} | "
-            f"{self.images_seen:,} training images in {self.train_seconds:.0f} s "
-            f"({self.images_per_second:,.0f} images/s) | checkpoint {self.checkpoint}"
-        )
-
-
-def default_run_dir(dataset: str) -> Path:
-    """Where notebooks 03 and 04 save, and notebooks 05 and 06 look: ``outputs/runs/<dataset>``."""
-    return env.outputs_dir() / "runs" / dataset
-
-
-def _distributed() -> tuple[int, int, int]:
-    """(rank, world size, local rank), starting the process group when launched by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return 0, 1, 0
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
 def load_training_data(config: TrainConfig) -> Splits:
@@ -166,8 +107,9 @@ class Trainer:
         self.budget: dict[str, Any] = {}  # what the time budget allowed, for the records
         if config.time_budget_s is not None:
             self._fit_time_budget(resumed)
-        self.optimizer = self._optimizer()
-        self.scheduler = self._scheduler()  # after the budget: OneCycle and cosine need the step count
+        self.optimizer = make_optimizer(self.model, config)
+        # after the budget: OneCycle and cosine need the step count
+        self.scheduler = make_scheduler(self.optimizer, config, self.steps_per_epoch)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=env.needs_grad_scaler(self.dtype))
         self.order_generator = torch.Generator().manual_seed(config.seed)
         self.augment_generator = torch.Generator(self.device).manual_seed(config.seed + 1)
@@ -191,7 +133,7 @@ class Trainer:
 
     def _place(self) -> None:
         """Rank, world size and device (one GPU per process under torchrun), seeds, precision."""
-        self.rank, self.world, local_rank = _distributed()
+        self.rank, self.world, local_rank = env.distributed()
         if self.config.batch_size % self.world:
             raise CourseError(f"batch size {self.config.batch_size} does not split evenly over {self.world} processes")
         self.device = env.pick_device(self.config.device)
@@ -254,31 +196,6 @@ class Trainer:
         if self.config.compile:
             self.net = torch.compile(self.net)
 
-    def _optimizer(self) -> torch.optim.Optimizer:
-        c = self.config
-        if c.optimizer == "adam":  # a deviation for short runs; the paper uses SGD
-            return torch.optim.Adam(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-        params = self.model.parameters()
-        if hasattr(self.model, "param_groups"):  # a footnote-3 net: lr and wc per layer, as its params file
-            params = self.model.param_groups(c.lr, c.weight_decay > 0)
-        return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-
-    def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None:
-        c, total = self.config, self.config.epochs * self.steps_per_epoch
-        if c.schedule == "plateau":  # §5: divide by 10 when the validation error stops improving
-            return torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, mode="max", factor=0.1, patience=c.plateau_patience
-            )
-        if c.schedule == "onecycle":  # warm up for a quarter of the run (at least 2 steps), then anneal;
-            # like Smith's one-cycle policy it moves momentum (Adam's beta1) 0.95 -> 0.85 -> 0.95
-            pct_start = max(0.25, 2 / total) if total > 2 else 0.75  # 2 steps: warm-up must end after step 1
-            return torch.optim.lr_scheduler.OneCycleLR(
-                self.optimizer, max_lr=c.lr, total_steps=max(total, 2), pct_start=pct_start
-            )
-        if c.schedule == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total)
-        return None
-
     def _fit_time_budget(self, resumed: dict[str, Any] | None) -> None:
         """Keep as many training images as ``time_budget_s`` allows at the speed measured here.
 
@@ -289,7 +206,10 @@ class Trainer:
             self.budget = dict(resumed["budget"])
         else:
             started = time.perf_counter()
-            speed = self._measure_images_per_second()
+            local = c.batch_size // self.world
+            speed = self.world * timing.probe_training_speed(
+                self.model, self.train_data, self.train_transform, self.device, dtype=self.dtype, batch_size=local
+            )
             left = c.time_budget_s - (time.perf_counter() - started)  # the measurement is part of the budget
             steps = max(1, int(left * speed / c.batch_size / c.epochs))
             if self.world > 1:  # every rank must take the same number of steps
@@ -312,42 +232,6 @@ class Trainer:
                 f"({self.steps_per_epoch} steps each)"
             )
 
-    def _measure_images_per_second(self, steps: int = 2) -> float:
-        """Training speed over ``steps`` steps (after one untimed) of a throwaway copy of the model.
-
-        The copy, its optimiser and its random batches leave the run itself untouched: its
-        weights, generators and random state are as if nothing had been measured.
-        """
-        c, local = self.config, self.config.batch_size // self.world
-        saved_rng = torch.get_rng_state()
-        saved_cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
-        probe = copy.deepcopy(self.model).train()
-        optimizer = torch.optim.SGD(probe.parameters(), lr=0.0, momentum=c.momentum)
-        generator = torch.Generator(self.device).manual_seed(0)
-        _, _, height, width = self.train_data.images.shape
-        for step in range(steps + 1):
-            if step == 1:  # the first step pays for set-up
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize(self.device)
-                started = time.perf_counter()
-            index = torch.randint(len(self.train_data), (local,)).to(self.train_data.labels.device)
-            views = self.train_transform.draw(local, height, width, generator, self.device)
-            images = self.train_transform(self.train_data.images[index].to(self.device), views)
-            labels = self.train_data.labels[index].to(self.device)
-            with env.autocast(self.device, self.dtype):
-                loss = F.cross_entropy(probe(images), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        seconds = time.perf_counter() - started
-        torch.set_rng_state(saved_rng)
-        if saved_cuda is not None:
-            torch.cuda.set_rng_state(saved_cuda, self.device)
-        del probe, optimizer
-        return steps * local * self.world / seconds
-
     @property
     def lr(self) -> float:
         return self.optimizer.param_groups[0]["lr"]
@@ -356,7 +240,7 @@ class Trainer:
 
     def fit(self) -> RunResult:
         """Train until ``config.epochs`` or a stop request (Ctrl-C, ``request_stop``)."""
-        with self._stop_on_interrupt():
+        with stop_on_interrupt(self.request_stop, lambda: self.stop_requested):
             while self.epoch < self.config.epochs and not self.stop_requested:
                 self._train_epoch()
                 if self.step < self.steps_per_epoch:  # stopped inside the epoch
@@ -534,28 +418,9 @@ class Trainer:
                 self.log.model(self.epoch, self.model)
             self._record_conv1()
             self.save(self.run_dir / "last.pt")
-            self._write_history()
+            write_history(self.run_dir, self.history, self.step_history)
         for callback in self.callbacks:
             callback("epoch", record)
-
-    @contextmanager
-    def _stop_on_interrupt(self) -> Iterator[None]:
-        """Ctrl-C (or a notebook's interrupt) stops at the next step boundary; a second one aborts."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: Any) -> None:
-            if self.stop_requested:
-                raise KeyboardInterrupt
-            print("\nstopping after this step and saving a resumable checkpoint (Ctrl-C again to abort)", flush=True)
-            self.stop_requested = True
-
-        previous = signal.signal(signal.SIGINT, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
     # -- checkpoints and records ----------------------------------------------------------
 
@@ -606,35 +471,14 @@ class Trainer:
 
     def load_state(self, checkpoint: dict[str, Any]) -> None:
         """Continue from ``checkpoint``: weights, optimiser, schedule, RNGs and position in the epoch."""
-        needed = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "partial", "history", "config")
-        missing = [key for key in needed if key not in checkpoint]
-        if missing:
-            raise CourseError(f"--resume: not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
-        if checkpoint.get("variant") != self.config.variant or checkpoint.get("num_classes") != len(self.data.classes):
-            raise CourseError(
-                f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
-                f"{checkpoint.get('num_classes')} classes, this run a {self.config.variant} net for "
-                f"{len(self.data.classes)}"
-            )
-        saved_options = checkpoint.get("options") or asdict(Options())  # older checkpoints: the paper's
-        if saved_options != asdict(self.model.options):
-            raise CourseError(
-                f"--resume: the checkpoint's net has {saved_options}, this run's {asdict(self.model.options)}"
-            )
-        done, planned, wanted = checkpoint["epoch"], checkpoint["config"]["epochs"], self.config.epochs
-        fixed_length = self.config.schedule in ("onecycle", "cosine")  # laid out for the planned epochs
-        if fixed_length and done >= wanted == planned:  # finished, and no more epochs asked for
-            raise CourseError(
-                f"--resume: that run has finished its {done} epochs, and its {self.config.schedule} schedule "
-                f"cannot stretch beyond them; start a new run with --epochs N to train longer"
-            )
-        if fixed_length and (done >= wanted or planned != wanted):
-            raise CourseError(
-                f"--resume: the {self.config.schedule} schedule was laid out for {planned} epochs and cannot "
-                f"stretch to {wanted}; start a new run with --epochs N to train longer"
-            )
-        if done >= wanted:
-            raise CourseError(f"--resume: that run has finished its {done} epochs; pass --epochs N (above {done})")
+        check_resumable(
+            checkpoint,
+            variant=self.config.variant,
+            num_classes=len(self.data.classes),
+            epochs=self.config.epochs,
+            schedule=self.config.schedule,
+            options=self.model.options,
+        )
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         if self.scheduler is not None and checkpoint["scheduler"] is not None:
@@ -658,36 +502,16 @@ class Trainer:
         """Append conv1's filters to ``conv1.pt`` (epoch 0 is the initialisation), for notebook 05."""
         record_conv1(self.run_dir / "conv1.pt", self.epoch, self.model.conv1.weight, self.config.variant)
 
-    def _write_history(self) -> None:
-        write_text_atomically(self.run_dir / "history.json", json.dumps(self.history, indent=2) + "\n")
-        write_text_atomically(self.run_dir / "steps.json", json.dumps(self.step_history) + "\n")
-        table = io.StringIO(newline="")
-        writer = csv.DictWriter(table, fieldnames=list(self.history[0]))
-        writer.writeheader()
-        writer.writerows(self.history)
-        write_text_atomically(self.run_dir / "history.csv", table.getvalue())
-
     def _write_result(self, result: RunResult) -> None:
-        summary = {
-            "dataset": self.config.dataset,
-            "variant": self.config.variant,
-            "profile": self.config.profile,
-            "device": env.device_name(self.device),
-            "device_type": self.device.type,
-            "precision": str(self.dtype).replace("torch.", ""),
-            "processes": self.world,
-            "epochs": self.epoch,
-            "val_top1": self.history[-1].get("val_top1") if self.history else None,
-            "test_top1": result.evaluation.top1 if result.evaluation else None,
-            "test_top5": result.evaluation.top5 if result.evaluation else None,
-            "train_seconds": round(self.train_seconds, 2),
-            "images_seen": self.images_seen,
-            "images_per_second": round(result.images_per_second, 1),
-            "train_images": len(self.train_data),
-            "budget": self.budget,
-            "config": asdict(self.config),
-        }
-        write_text_atomically(self.run_dir / "result.json", json.dumps(summary, indent=2) + "\n")
+        write_result(
+            result,
+            device=env.device_name(self.device),
+            device_type=self.device.type,
+            precision=str(self.dtype).replace("torch.", ""),
+            processes=self.world,
+            train_images=len(self.train_data),
+            budget=self.budget,
+        )
 
 
 def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> RunResult:

@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 
+from alexnet_lib import timing
 from alexnet_lib.checkpoint import load_checkpoint
 from alexnet_lib.config import TrainConfig
 from alexnet_lib.errors import CourseError
@@ -298,7 +299,7 @@ def test_only_validation_steers_the_run_and_the_test_set_is_read_once_at_the_end
 def test_time_budget_fixes_the_step_count_before_the_schedule_and_resume_keeps_it(
     tmp_path, fashion_small, monkeypatch, capsys
 ):
-    monkeypatch.setattr(Trainer, "_measure_images_per_second", lambda self: 32.0)  # one step of 32 a second
+    monkeypatch.setattr(timing, "probe_training_speed", lambda *args, **kwargs: 32.0)  # one step of 32 a second
     config = tiny_config(tmp_path, epochs=2, time_budget_s=6.5)  # 6 steps in all: 3 per epoch
     box: list = []
     box.append(Trainer(config, callbacks=[stop_after(box, "epoch", 1)], data=fashion_small))
@@ -306,7 +307,7 @@ def test_time_budget_fixes_the_step_count_before_the_schedule_and_resume_keeps_i
     assert box[0].scheduler.total_steps == 6  # OneCycle laid out for the budgeted run
     assert "time budget 6.5 s: 32 images/s measured, so 2 epoch(s) of 96 training images" in capsys.readouterr().out
     first = box[0].fit()
-    monkeypatch.setattr(Trainer, "_measure_images_per_second", lambda self: 3200.0)  # a faster machine later
+    monkeypatch.setattr(timing, "probe_training_speed", lambda *args, **kwargs: 3200.0)  # a faster machine later
     resumed = Trainer(dataclasses.replace(config, resume=str(first.checkpoint)), data=fashion_small)
     assert resumed.steps_per_epoch == 3  # the first run's count, not a new measurement
     result = resumed.fit()

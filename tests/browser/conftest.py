@@ -41,6 +41,11 @@ CHROMIUM_ARGS = [
 ]
 
 
+# The Makefile's LAB_FLAGS, read from it so that `make lab` and the tests cannot drift apart.
+LAB_FLAGS = re.search(r"^LAB_FLAGS := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+LAB_FLAGS += ["--allow-root"] if os.geteuid() == 0 else []  # the Makefile's `ifeq ($(shell id -u),0)`
+
+
 @dataclass(frozen=True)
 class Lab:
     """A running JupyterLab: its address, token, and the folders it serves and writes."""
@@ -132,8 +137,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     notification.parent.mkdir(parents=True)
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     log = (home / "lab.log").open("w")
-    # As `make lab` runs it (`jupyter lab notebooks`, here in this interpreter), headless and
-    # bound to this test's port and token.
+    # As `make lab` runs it (`jupyter lab $(LAB_FLAGS) notebooks`, here in this interpreter), headless,
+    # on this test's port and token, and with no calls out for news or updates.
     server = subprocess.Popen(
         [
             sys.executable,
@@ -141,13 +146,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             "jupyterlab",
             "notebooks",
             "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
+            *LAB_FLAGS,
             f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            *(["--allow-root"] if os.geteuid() == 0 else []),  # CI containers run as root
         ],
         cwd=home,
         env=environment,
@@ -208,6 +212,8 @@ def page(browser: object, lab: Lab, request: pytest.FixtureRequest) -> Iterator[
     opened.set_default_timeout(60_000)
     console: list[str] = []
     opened.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    opened.on("pageerror", lambda error: console.append(f"pageerror: {error.name}: {error.message}"))
+    opened.console_messages = console  # for the tests' checks of what the frontend logged
     try:
         yield opened
         if getattr(request.node, "failed_call", False):

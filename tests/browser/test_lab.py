@@ -22,12 +22,19 @@ from .conftest import ROOT, SHOTS, Lab
 
 NOTEBOOKS = sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
 WIDGET_ERRORS = ("Error displaying widget", "model not found", "Failed to load model class")
+WIDGET_MANAGER = "@jupyter-widgets/jupyterlab-manager"  # jupyterlab_widgets' extension
+# JupyterLab logs this when no widget manager takes a kernel's widget: the widget then shows as
+# its text repr (`IntSlider(value=3)`, `0%|  |`), with no error on the page itself.
+COMM_REFUSED = "Exception opening new comm"
 RUN_ALL_MINUTES = 25  # notebook 03's quick run is the longest: about 4 minutes on 2 idle cores
 
 
 def open_notebook(page, lab: Lab, name: str):
     """Open ``name`` in a workspace of its own; wait until its kernel is idle. Returns its panel."""
     page.goto(lab.open_url(name, re.sub(r"\W", "-", name)))
+    config = "JSON.parse(document.getElementById('jupyter-config-data').textContent)"
+    extensions = page.evaluate(f"{config}.federated_extensions.map(e => e.name)")
+    assert WIDGET_MANAGER in extensions, f"JupyterLab has no {WIDGET_MANAGER} (jupyterlab_widgets): {extensions}"
     panel = page.locator(".jp-NotebookPanel").filter(has=page.locator(".jp-Notebook"))
     deadline = time.monotonic() + 120
     while not any(
@@ -47,13 +54,19 @@ def assert_no_errors_shown(page, name: str) -> None:
     """No dialog and no widget error anywhere on the page."""
     dialogs = page.locator(".jp-Dialog")
     assert dialogs.count() == 0, f"{name}: a dialog is open: {dialogs.first.inner_text()!r}"
-    text = page.locator("body").inner_text()
+    text = page.locator("body").inner_text() + "".join(page.locator(".jp-OutputArea").all_text_contents())
     for message in WIDGET_ERRORS:
         assert message not in text, f"{name}: the page shows {message!r}"
+    refused = [line for line in page.console_messages if COMM_REFUSED in line or line.startswith("pageerror")]
+    assert not refused, (
+        f"{name}: the frontend took none of the kernel's widgets ({len(refused)} times {refused[0]!r}): "
+        "is jupyterlab_widgets missing or not matching ipywidgets?"
+    )
 
 
 def prompts(panel) -> list[str]:
-    return panel.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+    # text_content: JupyterLab skips rendering cells out of view, and their inner text reads empty.
+    return panel.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()
 
 
 def run_all(page, panel, name: str) -> None:
@@ -78,7 +91,10 @@ def run_all(page, panel, name: str) -> None:
         assert time.monotonic() < deadline, f"{name}: Run All took over {RUN_ALL_MINUTES} minutes"
         time.sleep(2)
     not_run = [i for i, prompt in enumerate(prompts(panel)) if not re.search(r"\d", prompt)]
-    assert not not_run, f"{name}: code cells {not_run} did not run (Run All stopped at an error?)"
+    if not_run:
+        tracebacks = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        error = tracebacks.last.text_content().strip().splitlines()[-3:] if tracebacks.count() else []
+        pytest.fail(f"{name}: code cells {not_run} did not run; the error shown: {' | '.join(error) or 'none'}")
 
 
 def saved(page, lab: Lab, name: str) -> dict:
@@ -135,11 +151,12 @@ def test_03_progress_bars_are_widgets_and_finish(page, lab: Lab) -> None:
     assert bars.count() >= 3, f"{bars.count()} progress widgets rendered; tqdm fell back to text?"
     for index in range(bars.count()):
         bar = bars.nth(index)
+        bar.scroll_into_view_if_needed()
         filled = bar.locator(".progress-bar").bounding_box()
         track = bar.locator(".progress").bounding_box()
         assert filled and track and filled["width"] >= 0.99 * track["width"], f"progress bar {index} is not at 100%"
         shot(bar.locator("xpath=.."), f"03-progress-{index}.png")
-    text = panel.locator(".jp-OutputArea-output").all_inner_texts()
+    text = panel.locator(".jp-OutputArea-output").all_text_contents()
     fallbacks = [line for block in text for line in block.splitlines() if re.search(r"\d+%\|", line)]
     assert not fallbacks, f"text progress bars shown: {fallbacks[:3]}"
     training = next(c for c in notebook["cells"] if "Trainer(run_config" in "".join(c["source"]))
@@ -215,11 +232,11 @@ def test_06_upload_takes_a_jpeg_and_shows_its_top5(page, lab: Lab, tmp_path: Pat
     # Run the cell below the upload (Shift+Enter), then ask the kernel what it predicted.
     cell = panel.locator(".jp-CodeCell").filter(has_text="uploads = uploaded_files(upload)")
     prompt = cell.locator(".jp-InputArea-prompt")
-    before = prompt.inner_text()  # Run All showed the default photo's prediction here
+    before = prompt.text_content()  # Run All showed the default photo's prediction here
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")
     deadline = time.monotonic() + 120
-    while prompt.inner_text() == before or "*" in prompt.inner_text() or not cell.locator(".jp-OutputArea img").count():
+    while (now := prompt.text_content()) == before or "*" in now or not cell.locator(".jp-OutputArea img").count():
         assert time.monotonic() < deadline, "the upload cell showed no prediction"
         time.sleep(1)
     shot(cell.locator(".jp-Cell-outputArea"), "06-upload-top5.png")
@@ -235,9 +252,10 @@ def test_06_upload_takes_a_jpeg_and_shows_its_top5(page, lab: Lab, tmp_path: Pat
         '"top5": [label for label, _ in ranked(probs_mine[0], cifar.classes, 5)]}))'
     )
     page.keyboard.press("Shift+Enter")
-    answer = panel.locator(".jp-OutputArea-output", has_text="UPLOAD").first
+    # A regular expression: has_text with a string ignores case, and "upload" is all over this notebook.
+    answer = panel.locator(".jp-OutputArea-output", has_text=re.compile(r"UPLOAD \{")).first
     answer.wait_for(timeout=60_000)
-    shown = json.loads(answer.inner_text().split("UPLOAD", 1)[1])
+    shown = json.loads(answer.text_content().split("UPLOAD", 1)[1])
     assert shown["name"] == jpeg.name, f"the cell predicted {shown['name']}, not the uploaded {jpeg.name}"
     # The oracle: the same checkpoint, read and run here, outside the browser and the kernel.
     predictor = load_predictor(shown["checkpoint"], "cpu", resolve_precision(torch.device("cpu")))
