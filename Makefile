@@ -10,6 +10,8 @@
 #   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
 #                    installed from a wheel must change none of them; notebooks run outside the checkout
 #   make test-browser  the lessons in JupyterLab, driven in Chromium (widgets, upload, progress bars)
+#   make student  the student edition in student/, by nbgrader's generate_assignment (docs/teaching.md)
+#   make grade SUBMISSIONS=DIR  autograde DIR/<student>/NN_name.ipynb offline with nbgrader; print the scores
 
 PYTHON ?= python3
 VENV := .venv
@@ -28,7 +30,7 @@ endif
 # Debian's chromium by default; Playwright drives it (its own browser download needs the internet).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: course test test-unit test-colab test-browser lab data lint clean gpu-check-dry claims-dry
+.PHONY: course test test-unit test-colab test-browser lab data lint clean gpu-check-dry claims-dry student grade
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -36,11 +38,27 @@ course: $(INSTALLED) $(DATASETS)
 test: $(INSTALLED) $(DATASETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/nbstripout --verify notebooks/*.ipynb student/*.ipynb
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 tests  # two workers, one thread each
 	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
 	@if [ -x "$(CHROMIUM)" ]; then echo "browser tests: not part of make test; run \`make test-browser\`"; \
 	else echo "browser tests: not run (no Chromium at $(CHROMIUM)); install chromium, then run \`make test-browser\`"; fi
+
+# The student edition (solutions replaced by stubs, hidden tests removed) and the points table of
+# docs/teaching.md, both from the teacher notebooks in notebooks/; tests/test_classroom.py checks
+# that the committed ones are up to date.
+STUDENT_DIR ?= student
+TEACHING_GUIDE ?= docs/teaching.md
+student: $(INSTALLED)
+	$(BIN)/python -m classroom student --out $(STUDENT_DIR) --guide $(TEACHING_GUIDE)
+
+# Offline autograding in nbgrader's own SQLite gradebook, in GRADING_DIR (rebuilt each time),
+# in the quick profile unless ALEXNET_PROFILE says otherwise.
+# It runs the learners' code: grade in a container or an account of its own.
+GRADING_DIR ?= outputs/grading
+grade: $(INSTALLED) $(DATASETS)
+	@[ -n "$(SUBMISSIONS)" ] || { echo "error: say where the submissions are: make grade SUBMISSIONS=DIR (DIR/<student>/NN_name.ipynb)"; exit 2; }
+	ALEXNET_PROFILE=$(or $(ALEXNET_PROFILE),quick) $(BIN)/python -m classroom grade "$(SUBMISSIONS)" --course $(GRADING_DIR)
 
 # JupyterLab in a real browser (tests/browser); screenshots in outputs/browser/.
 test-browser: $(VENV)/.browser $(DATASETS)
@@ -80,11 +98,17 @@ data: $(DATASETS)
 data/%/train.pt: | $(INSTALLED)
 	$(BIN)/python -m alexnet_lib data fetch $*
 
+# nbgrader (test extra) adds its JupyterLab and server extensions, which belong on a course hub:
+# the learners' lab (make lab, the browser tests) stays without them (docs/teaching.md re-enables them).
+NBGRADER_SERVER_EXTENSIONS := $(addprefix nbgrader.server_extensions.,formgrader validate_assignment assignment_list course_list)
 $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[test]'
+	$(BIN)/jupyter labextension disable @jupyter/nbgrader >/dev/null 2>&1
+	$(BIN)/jupyter server extension disable --sys-prefix $(NBGRADER_SERVER_EXTENSIONS) >/dev/null 2>&1
 	touch $@
+
 
 clean:
 	rm -rf $(VENV) .venv-default .venv-colab outputs

@@ -3,11 +3,14 @@
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alexnet_lib.fetch import load_dataset
+from alexnet_lib.lessons.checking import NotYet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +53,11 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == ROOT / "tests" / "browser" and not config.getoption("browser"):
         return True
     return None
+
+
+def fails(check: Callable[..., bool], *args: Any) -> bool:
+    """True when ``check(*args)`` raises ``NotYet``; prints its message, as a notebook shows it, for capsys."""
+    with pytest.raises(NotYet) as verdict:
+        check(*args)
+    print(verdict.value)
+    return True

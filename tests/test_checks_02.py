@@ -1,81 +1,137 @@
-"""Lesson 02's exercise checks: right answers pass, wrong ones get a hint, stubs are "not done yet", none raise."""
+"""Lesson 02's checks: the notebook's solutions pass, nbgrader's stubs are "not done yet", slips get their diagnosis."""
 
-import numpy as np
+import json
+import re
+
+import pytest
 import torch
 
-from alexnet_lib.lessons.data import check_channel_stats, check_crop_side, check_horizontal_flip, check_pca_shift
+from alexnet_lib.lessons.data import HINTS, check_colour_shift, check_crop_and_mirror
+from alexnet_lib.transforms import BatchTransform, pca_noise
+
+from .conftest import ROOT, fails
+
+NOTEBOOK = ROOT / "notebooks" / "02_data.ipynb"
+SOLUTION = re.compile(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n?", re.S | re.M)
+CODE_IN_HINT = re.compile(r"\bdef\b|\blambda\b|\breturn\b|\bimport\b|[\w\]]\(|=|torch\.|\.\w+\(")
 
 
-def verdicts(capsys) -> list[str]:
-    """The first words of each printed line: Correct, Not yet, or Not done yet."""
-    return [line.split(":")[0].split("!")[0] for line in capsys.readouterr().out.splitlines()]
+def exercise(grade_id: str, student: bool = False):
+    """The function the notebook's exercise cell ``grade_id`` defines; ``student``: with nbgrader's stub."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    if student:  # what nbgrader generate_assignment writes in place of the solution
+        source = SOLUTION.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()\n", source)
+    namespace = {"torch": torch}
+    exec(compile(source, grade_id, "exec"), namespace)
+    return next(value for name, value in namespace.items() if name.startswith("my_"))
 
 
-def test_crop_side(capsys):
-    assert check_crop_side(28) and check_crop_side(28.0)
-    assert not check_crop_side(32) and not check_crop_side("28")
-    assert not check_crop_side(...)
-    assert verdicts(capsys) == ["Correct", "Correct", "Not yet", "Not yet", "Not done yet"]
+def test_the_notebook_solutions_pass_on_several_seeds(capsys):
+    crop, shift = exercise("ex02_crop"), exercise("ex02_colour")
+    for seed in range(8):  # the bounds are many standard deviations wide: no seed fails a right answer
+        assert check_crop_and_mirror(crop, seed=seed)
+        assert check_colour_shift(shift, seed=seed)
+    assert all(line.startswith("Correct! ") for line in capsys.readouterr().out.splitlines())
 
 
-def test_channel_stats(capsys):
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (20, 3, 8, 8), dtype=torch.uint8, generator=generator)
-    images[:10] //= 4  # dark and bright images: the per-image std differs from the overall one
-    x = images.double() / 255
-    mean, std = x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3))
-    assert check_channel_stats(mean, std, images)
-    assert check_channel_stats(mean.tolist(), tuple(std.tolist()), images)  # lists and tuples are fine
-    assert check_channel_stats(mean.numpy(), np.asarray(std), images)
-    assert not check_channel_stats(mean * 255, std * 255, images)  # forgot to scale
-    assert not check_channel_stats(mean, x.std(dim=(2, 3)).mean(0), images)  # mean of per-image stds
-    assert not check_channel_stats(x.mean(), x.std(), images)  # one number for all channels
-    assert not check_channel_stats(mean, std * 2, images)
-    assert not check_channel_stats("mean", std, images)
-    assert not check_channel_stats(..., ..., images)
+def test_untouched_stubs_are_not_done_yet():
+    with pytest.raises(AssertionError, match=r"^Not done yet: write my_crop_and_mirror .*\(hint\('02\.1'\)"):
+        check_crop_and_mirror(exercise("ex02_crop", student=True))
+    with pytest.raises(AssertionError, match=r"^Not done yet: write my_colour_shift .*\(hint\('02\.2'\)"):
+        check_colour_shift(exercise("ex02_colour", student=True))
+
+
+def crops_at(images, side, tops, lefts, mirrored):
+    """The side x side windows at the given corners, mirrored where asked."""
+    corners = zip(images, tops.tolist(), lefts.tolist(), strict=True)
+    crops = [image[:, top : top + side, left : left + side] for image, top, left in corners]
+    return torch.stack([c.flip(-1) if m else c for c, m in zip(crops, mirrored.tolist(), strict=True)])
+
+
+def test_crop_slips_get_their_diagnosis(capsys):
+    right = exercise("ex02_crop")
+
+    def exclusive_end(images, side, generator):
+        n, _, height, width = images.shape
+        tops = torch.randint(0, height - side, (n,), generator=generator)
+        lefts = torch.randint(0, width - side, (n,), generator=generator)
+        return crops_at(images, side, tops, lefts, torch.rand(n, generator=generator) < 0.5)
+
+    def one_position(images, side, generator):
+        n = len(images)
+        return crops_at(
+            images, side, torch.ones(n, dtype=torch.long), torch.ones(n, dtype=torch.long), torch.rand(n) < 0.5
+        )
+
+    assert fails(check_crop_and_mirror, lambda images, side, g: right(images, side, g).flip(-2))
+    assert fails(check_crop_and_mirror, lambda images, side, g: right(images, side, g).roll(1, 0))
+    assert fails(check_crop_and_mirror, exclusive_end)
+    assert fails(check_crop_and_mirror, one_position)
+    assert fails(
+        check_crop_and_mirror, lambda images, side, g: right(images, side, g).flip(-1) * 0 + images[..., :side, :side]
+    )
+    assert fails(check_crop_and_mirror, lambda images, side, g: right(images, side, None))  # the global generator
+    assert fails(check_crop_and_mirror, lambda images, side, g: images)
+    assert fails(check_crop_and_mirror, lambda images, side, g: BatchTransform(side, None, train=True)(images))
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0].split("!")[0] for line in lines] == ["Correct"] * 3 + ["Not yet"] * 5 + ["Not done yet"]
-    assert "divide the pixels by 255" in lines[3] and "each image's own std" in lines[4]
+    assert "upside down" in lines[0] and "another image" in lines[1] and "exclusive" in lines[2]
+    assert "same crop position" in lines[3] and "same crop position" in lines[4] and "generator" in lines[5]
+    assert "N x C x side x side" in lines[6] and "library's BatchTransform" in lines[7]
+    assert all(line.startswith("Not yet: ") for line in lines)
 
 
-def test_horizontal_flip(capsys):
-    def stub(images): ...
+def shifted(alpha_draw, scale, vectors_t=True):
+    """A colour shift built from ``alpha_draw(n, generator)``, scaled by ``scale(eigenvalues)``."""
 
-    def crashes(images):
-        raise ValueError("oops")
+    def shift(images, eigenvalues, eigenvectors, generator):
+        alpha = alpha_draw(len(images), generator)
+        vectors = eigenvectors.T if vectors_t else eigenvectors
+        return images + ((alpha * scale(eigenvalues)) @ vectors)[:, :, None, None]
 
-    assert check_horizontal_flip(lambda images: images.flip(-1))
-    assert check_horizontal_flip(lambda images: images[..., torch.arange(images.shape[-1] - 1, -1, -1)])
-    assert not check_horizontal_flip(lambda images: images.flip(-2))
-    assert not check_horizontal_flip(lambda images: images)
-    assert not check_horizontal_flip(lambda images: images.flip(-1)[0])
-    assert not check_horizontal_flip(crashes)
-    assert not check_horizontal_flip(stub)
+    return shift
+
+
+def test_colour_shift_slips_get_their_diagnosis(capsys):
+    gaussian = lambda n, g: torch.randn(n, 3, generator=g) * 0.1  # noqa: E731
+    right = exercise("ex02_colour")
+    assert check_colour_shift(shifted(gaussian, torch.sqrt))  # an equivalent written differently passes too
+    assert fails(check_colour_shift, shifted(gaussian, lambda values: values))  # §4.1 as printed
+    assert fails(check_colour_shift, shifted(gaussian, torch.sqrt, vectors_t=False))
+    assert fails(check_colour_shift, lambda images, *args: right(images, *args).clamp(0, 1))
+    assert fails(
+        check_colour_shift, shifted(lambda n, g: torch.randn(1, 3, generator=g).expand(n, 3) * 0.1, torch.sqrt)
+    )
+    assert fails(
+        check_colour_shift, shifted(lambda n, g: torch.randn(n, 1, generator=g).expand(n, 3) * 0.1, torch.sqrt)
+    )
+    assert fails(check_colour_shift, shifted(lambda n, g: torch.randn(n, 3, generator=g), torch.sqrt))
+    assert fails(
+        check_colour_shift, shifted(lambda n, g: (torch.rand(n, 3, generator=g) - 0.5) * 0.1 * 12**0.5, torch.sqrt)
+    )
+    assert fails(
+        check_colour_shift, lambda images, values, vectors, g: images + torch.randn(images.shape, generator=g) / 50
+    )
+    assert fails(check_colour_shift, lambda images, values, vectors, g: right(images, values, vectors, None))
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0].split("!")[0] for line in lines] == ["Correct"] * 2 + ["Not yet"] * 4 + ["Not done yet"]
-    assert "upside down" in lines[2] and "ValueError: oops" in lines[5]
+    assert lines[0].startswith("Correct!")
+    assert "read the paper right" in lines[1] and "cuda-convnet2" in lines[1] and "columns" in lines[2]
+    assert "do not clip" in lines[3] and "same vector" in lines[4] and "one alpha per component" in lines[5]
+    assert "std [1.0" in lines[6] and "not Gaussian" in lines[7] and "different amounts" in lines[8]
+    assert "generator" in lines[9]
+    assert all(line.startswith("Not yet: ") and line.endswith("(hint('02.2') for a hint)") for line in lines[1:])
 
 
-def test_pca_shift(capsys):
-    def stub(alpha, eigenvalues, eigenvectors): ...
-
-    assert check_pca_shift(lambda a, values, vectors: vectors @ (a * values.sqrt()))
-    assert check_pca_shift(lambda a, values, vectors: sum(vectors[:, k] * a[k] * values[k] ** 0.5 for k in range(3)))
-    assert not check_pca_shift(lambda a, values, vectors: vectors @ (a * values))  # the paper's literal formula
-    assert not check_pca_shift(lambda a, values, vectors: vectors.T @ (a * values.sqrt()))  # rows, not columns
-    assert not check_pca_shift(lambda a, values, vectors: a * values.sqrt())
-    assert not check_pca_shift(lambda a, values, vectors: 1 / 0)
-    assert not check_pca_shift(stub)
-    lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0].split("!")[0] for line in lines] == ["Correct"] * 2 + ["Not yet"] * 4 + ["Not done yet"]
-    assert "square roots" in lines[2] and "columns" in lines[3]
+def test_colour_shift_check_refuses_the_library(capsys):
+    stats_like = type("Stats", (), {"pca_eigenvectors": None, "pca_eigenvalues": None})
+    assert fails(
+        check_colour_shift, lambda images, values, vectors, g: pca_noise(stats_like, len(images), 0.1, g, "cpu")
+    )
+    assert "library's pca_noise" in capsys.readouterr().out
 
 
-def test_pca_shift_literal_paper_formula_is_explained(capsys):
-    """§4.1 as printed scales by the eigenvalues: the learner is told that is the paper, and why the course differs."""
-    assert not check_pca_shift(lambda a, values, vectors: vectors @ (a * values))
-    assert not check_pca_shift(lambda a, values, vectors: (a * values) @ vectors.T)  # the same, written row-wise
-    first, second = capsys.readouterr().out.splitlines()
-    assert first == second
-    assert first.startswith("Not yet: ") and "§4.1" in first and "read the paper right" in first
-    assert "cuda-convnet2" in first and "std" in first and "eigenvalues.sqrt()" in first
+def test_hints_have_three_steps_and_no_code():
+    assert set(HINTS) == {"02.1", "02.2"}
+    for steps in HINTS.values():
+        assert len(steps) == 3
+        assert all(not CODE_IN_HINT.search(step) for step in steps), steps

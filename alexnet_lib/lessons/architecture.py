@@ -1,63 +1,298 @@
-"""Notebook 01, the architecture: its exercise checks and the models with a bug to spot."""
+"""Notebook 01, the architecture: its two exercises (LRN from §3.3, the network of Fig. 2) and the buggy models.
+
+Each check judges the learner's code against an oracle computed at check time on inputs it draws
+itself (``seed``): §3.3's formula, written out here channel by channel, for LRN; the course's
+``alexnet("paper")`` given the same weights for the network. No expected value is stored.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ..model import LocalResponseNorm, alexnet
-from .checking import check_number, exercise, is_stub, learner_result, not_done, report
+from ..model import LocalResponseNorm, alexnet, count_parameters
+from .checking import correct, learner_result, not_yet, refusing, register_hints
+
+HINTS = {
+    "01.1": (
+        "Each channel of a is divided by a number made from the squares of a few neighbouring channels at the "
+        "same pixel; pixels never mix, only channels.",
+        "Reread §3.3 and the formula in section 4 of this lesson: the sum runs over the channels from i minus "
+        "n/2 to i plus n/2 that exist (clipped at the first and last channel), and alpha multiplies that sum, "
+        "not its mean.",
+        "Shape of the answer: for each channel i, the sum of the squares of channels i-2 to i+2 that exist; "
+        "then a divided by k plus alpha times that sum, raised to the power beta; the result has a's shape.",
+    ),
+    "01.2": (
+        "Walk through the table of section 1 stage by stage: every convolution and hidden fully connected "
+        "layer has its ReLU, and some stages add a normalisation, a pooling or a dropout.",
+        "Reread §3.5 for the layer sizes, §3.3 for where LRN goes, §3.4 for the overlapping pooling and §4.2 "
+        "for dropout; section 2 of this lesson explains the 227-pixel input, and conv2 to conv5 need padding "
+        "to keep their map sizes.",
+        "Shape of the answer: one nn.Sequential of 5 convolutions and 3 linear layers, each followed by a ReLU "
+        "except fc8; an LRN after the ReLUs of conv1 and conv2 (your my_lrn in a small module, or PyTorch's "
+        "with alpha multiplied by n); max-pools after conv1, conv2 and conv5; a flatten before fc6; dropout "
+        "after the ReLUs of fc6 and fc7; nothing after fc8.",
+    ),
+}
+register_hints(HINTS)
+
+# §3.3's constants: k, n, alpha, beta.
+PAPER_LRN = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
 
 
-def check_conv1_output_size(answer: Any) -> bool:
-    """Exercise 01.1: the side of conv1's output for a 224x224 input (paper net, no padding)."""
-    return check_number(
-        answer,
-        (224 - 11) // 4 + 1,
-        "conv1's output side at 224 pixels",
-        "use floor((size + 2*padding - kernel) / stride) + 1 with size 224, kernel 11, stride 4, padding 0.",
-    )
+def lrn_formula(
+    a: torch.Tensor, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0, **wrong: Any
+) -> torch.Tensor:
+    """§3.3 written out channel by channel, in float64: the oracle (``wrong`` gives a learner's typical slips).
+
+    ``wrong``: ``mean=True`` averages the squares (``nn.LocalResponseNorm``'s convention),
+    ``wrap=True`` lets the window wrap round from the last channel to the first, ``ahead=True``
+    sums channels i..i+n-1 instead of a window centred on i.
+    """
+    squares = a.double().square()
+    channels = a.shape[1]
+    out = torch.empty_like(squares)
+    for i in range(channels):
+        first = i if wrong.get("ahead") else i - size // 2
+        window = [j % channels if wrong.get("wrap") else j for j in range(first, first + size)]
+        window = [j for j in window if 0 <= j < channels]
+        total = squares[:, window].sum(1)
+        scale = alpha / size if wrong.get("mean") else alpha
+        out[:, i] = a[:, i].double() / (k + scale * total) ** beta
+    return out
 
 
-def check_fc6_parameters(answer: Any) -> bool:
-    """Exercise 01.2: fc6's parameter count, weights and biases."""
-    return check_number(
-        answer,
-        256 * 6 * 6 * 4096 + 4096,
-        "fc6's parameter count",
-        "fc6 maps the 256x6x6 pool5 output to 4096 units: count the weights, then add one bias per unit.",
-    )
+LRN_SLIPS = (
+    (
+        {"mean": True},
+        "that divides alpha by n, as nn.LocalResponseNorm does (it averages the squares); §3.3 sums them",
+    ),
+    ({"beta": 1.0}, "the denominator must be raised to the power beta = 0.75"),
+    ({"k": 0.0}, "the denominator starts with k = 2 before alpha times the sum"),
+    ({"wrap": True}, "the window wraps round from the last channel to the first: clip it at both ends instead"),
+    ({"ahead": True}, "the window should be centred on channel i (i-2 to i+2), not start at it"),
+    ({"size": 3}, "the window is n = 5 channels wide, 2 on each side of channel i"),
+)
 
 
-def check_conv2_flops_two_tower(answer: Any) -> bool:
-    """Exercise 01.3: forward FLOPs of conv2 in the two-tower net, one image, multiply-add = 2."""
-    return check_number(
-        answer,
-        2 * 27 * 27 * 256 * (96 // 2) * 5 * 5,
-        "conv2's FLOPs in the two-tower net",
-        "2 * H_out * W_out * C_out * (C_in / towers) * k * k: each tower's kernels see only 48 input maps.",
-    )
+@contextmanager
+def refusing_library_lrn() -> Iterator[None]:
+    """While the block runs, PyTorch's and the course's LRN raise NotYet: the exercise is to write it."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        not_yet("this calls a library LRN (PyTorch's or the course's): write §3.3's formula yourself", "01.1")
+
+    saved = [
+        (F, "local_response_norm", F.local_response_norm),
+        (nn.LocalResponseNorm, "forward", nn.LocalResponseNorm.forward),
+        (LocalResponseNorm, "forward", LocalResponseNorm.forward),
+    ]
+    for owner, name, _ in saved:
+        setattr(owner, name, refuse)
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
-@exercise
-def check_lrn(my_lrn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
-    """Exercise 01.4: ``my_lrn(a)`` implements §3.3's formula with k=2, n=5, alpha=1e-4, beta=0.75."""
-    generator = torch.Generator().manual_seed(0)
-    a = torch.rand(2, 12, 5, 5, generator=generator) * 40  # large enough for the sum to matter
-    mine = learner_result("my_lrn", my_lrn, a.clone(), todo="write my_lrn so that it returns the normalised tensor.")
+def check_lrn(my_lrn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
+    """Exercise 01.1: ``my_lrn(a)`` is §3.3's LRN (k=2, n=5, alpha=1e-4, beta=0.75) on an N x C x H x W tensor."""
+    generator = torch.Generator().manual_seed(seed)
+    channels = int(torch.randint(7, 14, (), generator=generator))  # odd and even counts: the edges matter
+    a = torch.randn(2, channels, 3, 4, generator=generator) * 40  # large enough for alpha's sum to matter
+    given = a.clone()
+    with refusing_library_lrn():
+        mine = learner_result("my_lrn", my_lrn, given, todo="write my_lrn so that it returns b.", hint="01.1")
+    if not torch.equal(given, a):
+        not_yet("my_lrn changed its input in place: compute b from a without writing into a", "01.1")
     if not isinstance(mine, torch.Tensor) or mine.shape != a.shape:
-        return report(False, "", f"my_lrn should return a tensor of shape {tuple(a.shape)}.")
-    expected = LocalResponseNorm(12)(a)
-    if torch.allclose(mine, nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)(a), rtol=1e-4):
-        return report(False, "", "that matches nn.LocalResponseNorm, which divides alpha by n: sum the squares.")
-    return report(
-        torch.allclose(mine, expected, rtol=1e-4, atol=1e-6),
-        "your LRN matches the paper's formula.",
-        "b_i = a_i / (k + alpha * sum of a_j^2 over the n channels around i) ** beta; "
-        "clip the window at the first and last channel.",
+        got = tuple(mine.shape) if isinstance(mine, torch.Tensor) else type(mine).__name__
+        not_yet(f"my_lrn should give a tensor of a's shape {tuple(a.shape)}, got {got}", "01.1")
+    expected = lrn_formula(a, **PAPER_LRN)
+    if torch.allclose(mine.double(), expected, rtol=1e-4, atol=1e-5):
+        return correct(f"your LRN matches §3.3's formula on a random {channels}-channel tensor.")
+    for slip, diagnosis in LRN_SLIPS:
+        if torch.allclose(mine.double(), lrn_formula(a, **{**PAPER_LRN, **slip}), rtol=1e-4, atol=1e-5):
+            not_yet(diagnosis, "01.1")
+    worst = (mine.double() - expected).abs().argmax()
+    channel = int(worst // (a.shape[2] * a.shape[3]) % channels)
+    not_yet(f"the result differs from §3.3's formula, most at channel {channel} of {channels}", "01.1")
+
+
+# Notebook 01, exercise 2: the network of Fig. 2 ----------------------------------------------
+
+SKIPPED = (nn.Flatten, nn.AdaptiveAvgPool2d, nn.Identity)  # reshaping only: not a stage of Fig. 2
+WEIGHTED = (nn.Conv2d, nn.Linear)
+SECTION = {"ReLU": "§3.1", "LRN": "§3.3", "MaxPool2d": "§3.4", "Dropout": "§4.2"}
+
+
+def kind(layer: nn.Module) -> str:
+    """A stage's kind: the PyTorch class name, or "LRN" for any normalisation across channels."""
+    if isinstance(layer, (nn.LocalResponseNorm, LocalResponseNorm)) or not type(layer).__module__.startswith("torch"):
+        return "LRN"  # PyTorch's, the course's, or the learner's own module
+    return type(layer).__name__
+
+
+def article(kind_name: str) -> str:
+    """A stage kind with its article: "a ReLU", "an LRN"."""
+    return ("an " if kind_name == "LRN" else "a ") + kind_name
+
+
+def stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model's leaf modules in order, without the reshaping ones, named like the paper net's stages."""
+    leaves = [m for m in model.modules() if not list(m.children()) and not isinstance(m, SKIPPED)]
+    names, counts = [], {"Conv2d": 0, "Linear": 0}
+    for layer in leaves:
+        if kind(layer) in counts:
+            counts[kind(layer)] += 1
+        number = counts["Conv2d"] + counts["Linear"]
+        prefix = {"Conv2d": "conv", "Linear": "fc", "ReLU": "relu", "LRN": "norm", "MaxPool2d": "pool"}
+        names.append(prefix.get(kind(layer), kind(layer).lower()) + str(number))
+    return list(zip(names, leaves, strict=True))
+
+
+def check_layout(mine: list[tuple[str, nn.Module]], paper: list[tuple[str, nn.Module]]) -> None:
+    """The sequence of stage kinds: 5 convs and 3 FCs, ReLUs, LRN, pools and dropout where Fig. 2 has them."""
+    kinds, expected = [kind(m) for _, m in mine], [kind(m) for _, m in paper]
+    convs, fcs = kinds.count("Conv2d"), kinds.count("Linear")
+    if (convs, fcs) != (expected.count("Conv2d"), expected.count("Linear")):
+        not_yet(f"Fig. 2 has 5 convolutional and 3 fully connected layers; yours has {convs} and {fcs}", "01.2")
+    last_fc = len(kinds) - 1 - kinds[::-1].index("Linear")
+    if last_fc != len(kinds) - 1:
+        not_yet(
+            f"your network has {article(kinds[-1])} after fc8: fc8's outputs are the logits, nothing comes after them "
+            "(a ReLU would clip the negative ones; the softmax is in the loss)",
+            "01.2",
+        )
+    if kinds.count("LRN") != expected.count("LRN"):
+        not_yet(f"§3.3 normalises after the ReLUs of conv1 and conv2 only; yours has {kinds.count('LRN')}", "01.2")
+    for i, (got, want) in enumerate(zip(kinds, expected, strict=False)):
+        if got != want:
+            where = paper[i - 1][0] if i else "the input"
+            section = SECTION.get(want, "§3.5")
+            not_yet(f"after {where} the paper net has {article(want)} ({section}); yours has {article(got)}", "01.2")
+    if len(kinds) != len(expected):
+        not_yet(f"your network has {len(kinds)} stages, the paper net {len(expected)}", "01.2")
+    for name, layer in mine:
+        if isinstance(layer, nn.Dropout) and layer.p != 0.5:
+            not_yet(f"{name} drops with p={layer.p}; §4.2 sets each neuron to zero with probability 0.5", "01.2")
+
+
+def run_stages(
+    model: nn.Module, named: list[tuple[str, nn.Module]], x: torch.Tensor
+) -> tuple[list[torch.Tensor], str | None]:
+    """``model(x)`` in eval mode: every stage's output, and what went wrong if it raised (else None)."""
+    outputs: list[torch.Tensor] = []
+    # A clone: an in-place ReLU after a stage would otherwise change the recorded output.
+    handles = [layer.register_forward_hook(lambda _m, _i, out: outputs.append(out.clone())) for _, layer in named]
+    error = None
+    try:
+        with torch.no_grad():
+            model.eval()(x)
+    except NotImplementedError:
+        error = "your network's forward raised NotImplementedError: is my_lrn (exercise 1) still a stub?"
+    except Exception as raised:  # the learner's layers may raise anything; name where, in one line
+        after = named[len(outputs) - 1][0] if outputs else "the input"
+        message = str(raised).splitlines()[0] if str(raised) else ""
+        error = f"your network raised {type(raised).__name__} after {after}: {message}"
+    finally:
+        for handle in handles:
+            handle.remove()
+    if error is None and len(outputs) != len(named):
+        error = "a module of your network runs more than once: give every stage its own module"
+    return outputs, error
+
+
+def check_shapes(mine: list[tuple[str, nn.Module]], outputs: list[torch.Tensor], paper_outputs: list) -> None:
+    """Every stage's output shape at 227 pixels against the paper net's (Fig. 2)."""
+    for (name, layer), got, want in zip(mine, outputs, paper_outputs, strict=False):  # up to an error
+        if got.shape != want.shape:
+            shape = "x".join(str(s) for s in want.shape[1:])
+            what = "kernel, stride and padding" if kind(layer) in ("Conv2d", "MaxPool2d") else "sizes"
+            mine_shape = "x".join(str(s) for s in got.shape[1:])
+            not_yet(f"at 227 pixels {name} gives {mine_shape}, Fig. 2's {name} gives {shape}: check its {what}", "01.2")
+
+
+def check_weights(mine: list[tuple[str, nn.Module]], paper: list[tuple[str, nn.Module]]) -> None:
+    """Each weighted layer's weight shape and bias against the paper net's: what copying weights needs."""
+    for (name, layer), (_, oracle) in zip(mine, paper, strict=True):
+        if not isinstance(layer, WEIGHTED):
+            continue
+        if layer.weight.shape != oracle.weight.shape:
+            groups = " (groups=2 is the two-tower net; this exercise is the one-tower one)" if layer.groups > 1 else ""
+            shapes = f"{tuple(layer.weight.shape)}, the paper net's is {tuple(oracle.weight.shape)}"
+            not_yet(f"{name}'s weight is {shapes}{groups}", "01.2")
+        if layer.bias is None:
+            not_yet(f"{name} has no bias: every layer of the paper net has one (§5 initialises them)", "01.2")
+
+
+def diagnose_outputs(mine: list[tuple[str, nn.Module]], outputs: list, paper_outputs: list) -> None:
+    """With the same weights, the first stage whose output differs from the paper net's, and why."""
+    for (name, layer), got, want in zip(mine, outputs, paper_outputs, strict=True):
+        if torch.allclose(got, want, rtol=1e-3, atol=1e-4 * float(want.abs().max()) + 1e-6):
+            continue
+        if isinstance(layer, nn.LocalResponseNorm) and abs(layer.alpha - PAPER_LRN["alpha"]) < 1e-9:
+            why = "nn.LocalResponseNorm divides alpha by n (it averages the squares): multiply the paper's alpha by n"
+        elif kind(layer) == "LRN":
+            why = "its normalisation is not §3.3's (k=2, n=5, alpha=1e-4, beta=0.75, squares summed)"
+        elif isinstance(layer, nn.MaxPool2d):
+            why = "§3.4's pools overlap: windows of 3 pixels placed every 2"
+        else:
+            why = "compare this stage's settings with the paper's"
+        not_yet(f"given the paper net's weights, your outputs first differ at {name}: {why}", "01.2")
+
+
+def check_my_alexnet(my_alexnet: Callable[[], nn.Module], seed: int = 0) -> bool:
+    """Exercise 01.2: ``my_alexnet()`` builds Fig. 2's one-tower net (1000 classes) as an ``nn.Sequential``.
+
+    Compared with ``alexnet("paper")``: the kinds of its stages, every stage's shape at 227 pixels,
+    the parameter count, and, with the paper net's weights copied in layer by layer, every
+    stage's output on random images in pixel units (large enough for LRN to matter).
+    """
+    with torch.random.fork_rng(devices=[]):  # building nets draws weights: the notebook's stream is left as it was
+        return _check_my_alexnet(my_alexnet, seed)
+
+
+def _check_my_alexnet(my_alexnet: Callable[[], nn.Module], seed: int = 0) -> bool:
+    """The body of ``check_my_alexnet``."""
+    with refusing(my_alexnet, alexnet, why="build the stages yourself, in an nn.Sequential"):
+        model = learner_result(
+            "my_alexnet", my_alexnet, todo="write my_alexnet so that it returns the net.", hint="01.2"
+        )
+    if not isinstance(model, nn.Sequential) or type(model).__module__.startswith("alexnet_lib"):
+        not_yet(f"my_alexnet should give your own nn.Sequential, got {type(model).__name__}", "01.2")
+    if any(isinstance(layer, LocalResponseNorm) for layer in model.modules()):
+        not_yet("your net uses the course's LocalResponseNorm: use your my_lrn in a module, or PyTorch's", "01.2")
+    torch.manual_seed(seed)  # the paper net's weights, copied into the learner's below
+    paper_model = alexnet("paper").eval()
+    mine, paper = stages(model), stages(paper_model)
+    check_layout(mine, paper)
+    x = torch.rand(2, 3, 227, 227, generator=torch.Generator().manual_seed(seed)) * 255 - 128  # pixels, centred
+    paper_outputs, _ = run_stages(paper_model, paper, x)
+    outputs, error = run_stages(model, mine, x[:1])
+    check_shapes(mine, outputs, [out[:1] for out in paper_outputs])
+    if error:
+        not_yet(error, "01.2")
+    check_weights(mine, paper)
+    with torch.no_grad():
+        for (_, layer), (_, oracle) in zip(mine, paper, strict=True):
+            if isinstance(layer, WEIGHTED):
+                layer.weight.copy_(oracle.weight)
+                layer.bias.copy_(oracle.bias)
+    outputs, error = run_stages(model, mine, x)
+    if error:
+        not_yet(error, "01.2")
+    diagnose_outputs(mine, outputs, paper_outputs)
+    return correct(
+        f"your net has Fig. 2's stages and shapes, {count_parameters(model):,} parameters, and gives the "
+        "paper net's outputs with its weights."
     )
 
 
@@ -73,16 +308,3 @@ def buggy_models() -> dict[str, nn.Sequential]:
     for name, layer in layers:
         rebuilt.add_module(name, layer)
     return {"A": relu_on_logits, "B": rebuilt}
-
-
-def check_spot_the_bug(answer: Any) -> bool:
-    """Exercise 01.5: the name of the stage that should not be there, for models A and B."""
-    if is_stub(answer) or not isinstance(answer, dict) or any(is_stub(v) for v in answer.values()):
-        return not_done('give a dict like {"A": "stage name", "B": "stage name"}.')
-    expected = {"A": "relu8", "B": "norm5"}
-    wrong = sorted(k for k in expected if answer.get(k) != expected[k])
-    hints = {
-        "A": "look at the last stage: what does a ReLU do to negative logits before the softmax?",
-        "B": "§3.3 puts LRN after the ReLUs of conv1 and conv2 only.",
-    }
-    return report(not wrong, "relu8 clips the logits; norm5 is not in the paper.", " ".join(hints[k] for k in wrong))

@@ -1,0 +1,149 @@
+"""Lesson 01's checks: the notebook's solutions pass, nbgrader's stubs are "not done yet", slips get their diagnosis."""
+
+import json
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from alexnet_lib.lessons.architecture import HINTS, buggy_models, check_lrn, check_my_alexnet
+from alexnet_lib.model import LocalResponseNorm, alexnet
+
+from .conftest import ROOT, fails
+
+NOTEBOOK = ROOT / "notebooks" / "01_architecture.ipynb"
+SOLUTION = re.compile(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n?", re.S | re.M)
+CODE_IN_HINT = re.compile(r"\bdef\b|\blambda\b|\breturn\b|\bimport\b|[\w\]]\(|=|torch\.|\.\w+\(")
+
+
+def exercise(grade_id: str, student: bool = False) -> dict:
+    """The namespace after running the notebook's exercise cell ``grade_id``; ``student``: nbgrader's stub instead."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    if student:  # what nbgrader generate_assignment writes in place of the solution
+        source = SOLUTION.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()\n", source)
+    namespace = {"torch": torch, "nn": nn}
+    exec(compile(source, grade_id, "exec"), namespace)
+    return namespace
+
+
+def test_the_notebook_solutions_pass_on_the_shown_and_hidden_inputs(capsys):
+    my_lrn, my_alexnet = exercise("ex01_lrn")["my_lrn"], exercise("ex01_network")["my_alexnet"]
+    for seed in (0, 7):
+        assert check_lrn(my_lrn, seed=seed)
+        assert check_my_alexnet(my_alexnet, seed=seed)
+    assert all(line.startswith("Correct! ") for line in capsys.readouterr().out.splitlines())
+
+
+def test_untouched_stubs_are_not_done_yet():
+    with pytest.raises(AssertionError, match=r"^Not done yet: write my_lrn .*\(hint\('01\.1'\) for a hint\)$"):
+        check_lrn(exercise("ex01_lrn", student=True)["my_lrn"])
+    with pytest.raises(AssertionError, match=r"^Not done yet: write my_alexnet .*\(hint\('01\.2'\) for a hint\)$"):
+        check_my_alexnet(exercise("ex01_network", student=True)["my_alexnet"])
+
+
+def lrn_summing(a, alpha=1e-4, beta=0.75, k=2.0, mean=False):
+    squares = nn.functional.pad(a.square(), (0, 0, 0, 0, 2, 2))
+    window = sum(squares[:, i : i + a.shape[1]] for i in range(5))
+    return a / (k + (alpha / 5 if mean else alpha) * window) ** beta
+
+
+def test_lrn_slips_get_their_diagnosis(capsys):
+    assert check_lrn(lrn_summing)  # an equivalent written differently passes too
+    assert fails(check_lrn, lambda a: lrn_summing(a, mean=True))
+    assert fails(check_lrn, lambda a: lrn_summing(a, beta=1.0))
+    assert fails(check_lrn, lambda a: a / (2 + 1e-4 * torch.roll(a.square(), 1, 1)) ** 0.75)
+    assert fails(check_lrn, lambda a: a[:, :2])
+    assert fails(check_lrn, lambda a: a.mul_(2))
+    assert fails(check_lrn, lambda a: 1 / 0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Correct!")
+    assert "divides alpha by n" in lines[1] and "power beta" in lines[2] and "differs from §3.3" in lines[3]
+    assert "a's shape" in lines[4] and "in place" in lines[5] and "ZeroDivisionError" in lines[6]
+    assert all(line.startswith("Not yet: ") and line.endswith("(hint('01.1') for a hint)") for line in lines[1:])
+
+
+def test_lrn_check_refuses_the_library_lrns(capsys):
+    assert fails(check_lrn, lambda a: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)(a))
+    assert fails(check_lrn, lambda a: nn.functional.local_response_norm(a, 5, alpha=5e-4, beta=0.75, k=2.0))
+    assert fails(check_lrn, lambda a: LocalResponseNorm(a.shape[1])(a))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all("library LRN" in line for line in lines)
+    a = torch.rand(1, 8, 2, 2)
+    assert torch.allclose(nn.LocalResponseNorm(5, alpha=5e-4, k=2.0)(a), LocalResponseNorm(8)(a))  # restored
+
+
+def changed(index: int, layer: nn.Module):
+    """The notebook's solution with stage ``index`` replaced (or removed, when ``layer`` is None)."""
+
+    def build():
+        stages = list(exercise("ex01_network")["my_alexnet"]())
+        if layer is None:
+            del stages[index]
+        else:
+            stages[index] = layer
+        return nn.Sequential(*stages)
+
+    return build
+
+
+def test_network_slips_get_their_diagnosis(capsys):
+    solution = exercise("ex01_network")["my_alexnet"]
+    paper_lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+    assert fails(check_my_alexnet, lambda: nn.Sequential(*solution(), nn.ReLU()))  # ReLU on the logits
+    assert fails(check_my_alexnet, changed(2, paper_lrn))  # nn.LocalResponseNorm with the paper's alpha
+    assert fails(check_my_alexnet, changed(3, nn.MaxPool2d(2, 2)))  # pooling that does not overlap
+    assert fails(check_my_alexnet, changed(4, nn.Conv2d(96, 256, 5)))  # conv2 without padding
+    assert fails(check_my_alexnet, changed(4, nn.Conv2d(96, 256, 5, padding=2, groups=2)))  # two towers
+    assert fails(check_my_alexnet, changed(2, None))  # no LRN after conv1
+    assert fails(check_my_alexnet, changed(18, nn.Dropout(0.2)))
+    lines = capsys.readouterr().out.splitlines()
+    assert "a ReLU after fc8" in lines[0] and "divides alpha by n" in lines[1] and "overlap" in lines[2]
+    assert "conv2 gives 256x23x23, Fig. 2's conv2 gives 256x27x27" in lines[3] and "two-tower" in lines[4]
+    assert "conv1 and conv2 only" in lines[5] and "probability 0.5" in lines[6]
+    assert all(line.startswith("Not yet: ") and line.endswith("(hint('01.2') for a hint)") for line in lines)
+
+
+def test_network_check_refuses_the_library_net(capsys):
+    course_model = alexnet("paper")
+    assert fails(check_my_alexnet, lambda: alexnet("paper"))
+    assert fails(check_my_alexnet, lambda: nn.Sequential(*course_model.children()))
+    assert fails(check_my_alexnet, lambda: course_model)
+    lines = capsys.readouterr().out.splitlines()
+    assert "the library's alexnet" in lines[0] and "course's LocalResponseNorm" in lines[1] and "AlexNet" in lines[2]
+    assert alexnet("paper").conv1.out_channels == 96  # restored after the check
+
+
+def test_hints_have_three_steps_and_no_code():
+    assert set(HINTS) == {"01.1", "01.2"}
+    for steps in HINTS.values():
+        assert len(steps) == 3
+        assert all(not CODE_IN_HINT.search(step) for step in steps), steps
+
+
+def test_the_buggy_models_really_have_the_bugs():
+    models = buggy_models()
+    names_a = [name for name, _ in models["A"].named_children()]
+    names_b = [name for name, _ in models["B"].named_children()]
+    assert names_a[-1] == "relu8" and "norm5" in names_b
+    with torch.no_grad():
+        assert (models["A"](torch.randn(2, 3, 67, 67)) >= 0).all()  # a ReLU on logits: no negative logit survives
+
+
+def test_an_lrn_module_of_the_learners_own_passes_and_the_notebooks_random_stream_is_untouched(capsys):
+    my_lrn = exercise("ex01_lrn")["my_lrn"]
+
+    class MyLRN(nn.Module):  # defined here, not in torch: counted as the learner's own LRN
+        def forward(self, a):
+            return my_lrn(a)
+
+    def my_alexnet():
+        stages = list(exercise("ex01_network")["my_alexnet"]())
+        return nn.Sequential(*(MyLRN() if isinstance(s, nn.LocalResponseNorm) else s for s in stages))
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    assert check_my_alexnet(my_alexnet)
+    assert torch.equal(torch.rand(3), expected)
