@@ -38,6 +38,25 @@ def test_a_difference_equal_to_the_spread_is_not_a_result():
     assert verdict([0.5, 0.75], [0.25, 0.5])["verdict"] == NOT_SEPARABLE  # difference 0.25 == spread 0.25
 
 
+def test_a_difference_must_clearly_exceed_the_spread():
+    assert verdict([0.5, 0.6], [0.35, 0.45])["verdict"] == NOT_SEPARABLE  # difference 0.15, 1.5x the spread 0.1
+    assert verdict([0.5, 0.6], [0.25, 0.35])["verdict"] == REPRODUCED  # difference 0.25, 2.5x the spread
+    assert verdict([0.25, 0.35], [0.5, 0.6])["verdict"] == CONTRADICTED
+    # the recorded CPU LRN run (results/claims/lrn_cifar-full-cpu.json): 1.38 points against a spread of 1.32
+    assert verdict([0.5090, 0.4958], [0.4877, 0.4895])["verdict"] == NOT_SEPARABLE
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "results" / "claims").glob("*.json")), ids=lambda p: p.name)
+def test_every_committed_verdict_follows_the_rule(path):
+    record = json.loads(path.read_text())
+    summary = record["summary"]
+    baseline, claimed = record["arms"]["baseline"], record["arms"]["claimed"]
+    expected = verdict(summary["values"][baseline], summary["values"][claimed])["verdict"]
+    if any(summary["censored"][claimed]):
+        expected = NOT_SEPARABLE
+    assert summary["verdict"] == expected
+
+
 def _check_complete(record, seeds):
     assert set(RECORD_KEYS) <= set(record)
     assert record["device"] and record["versions"]["torch"] and record["versions"]["python"]
