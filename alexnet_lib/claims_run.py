@@ -35,10 +35,20 @@ def make_config(
 
 
 def train_arm(
-    config: TrainConfig, *, target: float | None, cap_seconds: float | None, read_test: bool, ten_crops: bool
+    config: TrainConfig,
+    *,
+    target: float | None,
+    cap_seconds: float | None,
+    read_test: bool,
+    ten_crops: bool,
+    checkpoints: bool = False,
 ) -> dict[str, Any]:
-    """Train one arm on one seed; its per-epoch curve and the final figures the measures need."""
-    trainer = Trainer(config, read_test=read_test)
+    """Train one arm on one seed; its per-epoch curve and the final figures the measures need.
+
+    No checkpoint is written unless ``checkpoints``: the record holds all a claim needs, and an
+    AlexNet's checkpoint with its optimiser state takes seconds to write on a CPU (and ~750 MB at 227 px).
+    """
+    trainer = Trainer(config, read_test=read_test, checkpoints=checkpoints)
 
     def watch(event: str, record: dict[str, Any]) -> None:  # Fig. 1 stops at the target training error
         reached = target is not None and 1 - record["train_acc"] <= target
@@ -106,8 +116,8 @@ def run_claim(
 ) -> dict[str, Any]:
     """Run claim ``name`` at ``profile`` size on ``seeds`` seeds; write and return its record.
 
-    Each run's checkpoints (an AlexNet's is ~750 MB with its optimiser state) are deleted once the
-    record is written, unless ``keep_checkpoints``: the record holds everything the claim needs.
+    No run writes a checkpoint (an AlexNet's is ~750 MB with its optimiser state) unless
+    ``keep_checkpoints``: the record holds everything the claim needs.
     ``overrides`` change every run's settings (tests shrink runs with it, or through the CLI with the
     ``ALEXNET_CLAIMS_OVERRIDES``, a JSON object, which only tests and ``gpu_claims.sh --dry-run`` set;
     the record's settings say so).
@@ -152,14 +162,11 @@ def run_claim(
                 cap_seconds=size.get("cap_seconds") if role == "baseline" else None,
                 read_test=exp.measure == "test_error",
                 ten_crops=exp.ten_crop_arm,
+                checkpoints=keep_checkpoints,
             )
             runs[label].append(run)
             claimed_run = run if role == "claimed" else claimed_run
-    record = _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir)
-    if not keep_checkpoints:
-        for path in [*runs_dir.rglob("last.pt"), *runs_dir.rglob("conv1.pt")]:
-            path.unlink(missing_ok=True)
-    return record
+    return _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir)
 
 
 def _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir) -> dict[str, Any]:  # noqa: ANN001

@@ -96,8 +96,9 @@ class Trainer:
         data: Splits | None = None,
         *,
         read_test: bool = True,  # False: never read the test set (experiments judged on validation, notebook 07)
+        checkpoints: bool = True,  # False: write no last.pt or conv1.pt (claim experiments keep only their records)
     ) -> None:
-        self.config, self.read_test = config, read_test
+        self.config, self.read_test, self.checkpoints = config, read_test, checkpoints
         self.callbacks = list(callbacks)
         self._place()
         self._load_data(data)
@@ -126,7 +127,7 @@ class Trainer:
         self.log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
         if resumed is not None:
             self.load_state(resumed)
-        if self.rank == 0 and self.epoch == 0 and self.step == 0:
+        if self.rank == 0 and self.epoch == 0 and self.step == 0 and checkpoints:
             self._record_conv1()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -246,7 +247,7 @@ class Trainer:
                 if self.step < self.steps_per_epoch:  # stopped inside the epoch
                     break
                 self._end_epoch()
-        if self.stop_requested and self.rank == 0:
+        if self.stop_requested and self.rank == 0 and self.checkpoints:
             self.save(self.run_dir / "last.pt")
             print(
                 f"stopped: a resumable checkpoint is in {self.run_dir / 'last.pt'} "
@@ -416,8 +417,9 @@ class Trainer:
                     figures.update({"test/top1": self.evaluation.top1, "test/top5": self.evaluation.top5})
                 self.log.scalars(self.epoch * self.steps_per_epoch, figures)
                 self.log.model(self.epoch, self.model)
-            self._record_conv1()
-            self.save(self.run_dir / "last.pt")
+            if self.checkpoints:
+                self._record_conv1()
+                self.save(self.run_dir / "last.pt")
             write_history(self.run_dir, self.history, self.step_history)
         for callback in self.callbacks:
             callback("epoch", record)
