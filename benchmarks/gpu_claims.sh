@@ -20,10 +20,10 @@
 #             autotuning, the first epoch's compilation of kernels): ~2.8 min
 #   about 5 min in all, under 9 min even at 8,000 img/s (then ~7 min). The script prints the total
 #   and warns above 9 minutes.
-# The dry run (67 px, 128 images, 1 epoch, 2 seeds per claim) took 11 min 55 s on this course's 2-core
-# CPU, measured under nice 19 beside other jobs (load average 6-7): 106-196 s per claim, nearly all of it
-# start-up and a starved CPU (4 steps of 32 images took 20 s; alone, the quick relu_vs_tanh claim,
-# 16 epochs of 2,048 images, took 21 s). On a quiet machine expect a few minutes; not yet measured there.
+# The dry run (67 px, 64 images in 2 steps, 1 epoch, 2 seeds per claim, no checkpoints written) took
+# 1 min 32 s on this course's 2-core CPU under nice 19 (idle at the start, load average 3 by the end:
+# 9-10 s per claim alone, 22-26 s once other jobs started); under heavy load (6-7) an earlier, larger
+# dry run (128 images, checkpoints written) took 11 min 55 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +44,7 @@ if ((DRY)); then
     RESULTS="${ALEXNET_OUTPUT_DIR:-outputs}/gpu-claims-dry-run" # never results/: a dry run's figures are no one's
     PROFILE=quick
     # the documented override for tests and dry runs: every run tiny (the record's settings say so)
-    export ALEXNET_CLAIMS_OVERRIDES='{"train_subset": 128, "val_subset": 64, "batch_size": 32, "epochs": 1}'
+    export ALEXNET_CLAIMS_OVERRIDES='{"train_subset": 64, "val_subset": 32, "batch_size": 32, "epochs": 1}'
 else
     if ! "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
         echo "error: no CUDA GPU here; bash benchmarks/gpu_claims.sh --dry-run checks the script on a CPU" >&2
