@@ -4,6 +4,7 @@
 #   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
 #   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
+#   make claims-dry      benchmarks/gpu_claims.sh (the paper's AlexNet-scale claims) shrunk for a CPU
 #   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with another Python, in its own venv:
 #                    make PYTHON=/usr/bin/python3.12 VENV=.venv-312 test-unit
 #   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
@@ -29,7 +30,7 @@ endif
 # Debian's chromium by default; Playwright drives it (its own browser download needs the internet).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: course test test-unit test-colab test-browser lab data lint clean gpu-check-dry student grade
+.PHONY: course test test-unit test-colab test-browser lab data lint clean gpu-check-dry claims-dry student grade
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -71,6 +72,10 @@ $(VENV)/.browser: $(INSTALLED)
 # benchmarks/gpu_check.sh shrunk to a few minutes on a CPU, writing only under outputs/ (CI runs it)
 gpu-check-dry: $(INSTALLED) $(DATASETS)
 	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh --dry-run
+
+# benchmarks/gpu_claims.sh shrunk to a few minutes on a CPU, records under outputs/ only (CI runs it)
+claims-dry: $(INSTALLED) $(DATASETS)
+	PYTHON=$(BIN)/python bash benchmarks/gpu_claims.sh --dry-run
 
 test-unit: $(INSTALLED) $(DATASETS)
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(TESTS)

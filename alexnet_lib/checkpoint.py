@@ -10,6 +10,7 @@ that the weights fit the declared net, then gives the model, the classes and the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import zipfile
@@ -20,9 +21,10 @@ from typing import Any, BinaryIO
 
 import torch
 
+from .cifar_nets import ALL_VARIANTS, CifarNet, build_net, input_problem
 from .datasets import FOLDER_SIZE, KNOWN_DATASETS, Stats
 from .errors import CourseError
-from .model import VARIANTS, AlexNet, alexnet
+from .model import AlexNet, Options
 from .transforms import BatchTransform
 
 FORMAT = "alexnet-course-checkpoint"
@@ -64,7 +66,7 @@ def _umask() -> int:
 
 
 def model_fields(
-    model: AlexNet,
+    model: AlexNet | CifarNet,
     *,
     variant: str,
     classes: list[str],
@@ -78,6 +80,7 @@ def model_fields(
     return {
         "model": model.state_dict(),
         "variant": variant,
+        "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them
         "num_classes": len(classes),
         "in_channels": in_channels,
         "classes": list(classes),
@@ -116,7 +119,9 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     return payload
 
 
-def check_resumable(checkpoint: dict[str, Any], *, variant: str, num_classes: int, epochs: int, schedule: str) -> None:
+def check_resumable(
+    checkpoint: dict[str, Any], *, variant: str, num_classes: int, epochs: int, schedule: str, options: Options
+) -> None:
     """``--resume`` from ``checkpoint`` into a run of ``epochs`` epochs: any reason it can't is one ``CourseError``."""
     needed = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "partial", "history", "config")
     missing = [key for key in needed if key not in checkpoint]
@@ -127,6 +132,9 @@ def check_resumable(checkpoint: dict[str, Any], *, variant: str, num_classes: in
             f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
             f"{checkpoint.get('num_classes')} classes, this run a {variant} net for {num_classes}"
         )
+    saved, wanted = checkpoint.get("options") or dataclasses.asdict(Options()), dataclasses.asdict(options)
+    if saved != wanted:  # (older checkpoints have no options: the paper's)
+        raise CourseError(f"--resume: the checkpoint's net has {saved}, this run's {wanted}")
     done, planned = checkpoint["epoch"], checkpoint["config"]["epochs"]
     fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs
     if fixed_length and done >= epochs == planned:  # finished, and no more epochs asked for
@@ -152,13 +160,12 @@ def checked_fields(checkpoint: dict[str, Any], source: str) -> dict[str, Any]:
     except (KeyError, TypeError) as missing:
         raise CourseError(f"{source} lacks {missing}; it was not written by this course's trainer") from None
     problems = []
-    if variant not in VARIANTS:
-        problems.append(f"variant {variant!r} is not one of {', '.join(VARIANTS)}")
+    if variant not in ALL_VARIANTS:
+        problems.append(f"variant {variant!r} is not one of {', '.join(ALL_VARIANTS)}")
     if not all(isinstance(v, int) and v >= 1 for v in (num_classes, in_channels, image_size)):
         problems.append("num_classes, in_channels and image_size must be positive whole numbers")
-    elif variant in VARIANTS and image_size < VARIANTS[variant].smallest_input:
-        smallest = VARIANTS[variant].smallest_input
-        problems.append(f"image_size {image_size} is below the {smallest} pixels a {variant} net needs")
+    elif variant in ALL_VARIANTS and input_problem(variant, image_size):
+        problems.append(str(input_problem(variant, image_size)))
     if not isinstance(classes, (list, tuple)) or len(classes) != num_classes:
         count = len(classes) if isinstance(classes, (list, tuple)) else "no"
         problems.append(f"it names {count} classes but declares num_classes={num_classes}")
@@ -186,7 +193,8 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
         raise CourseError(f"{source} holds no model weights; it was not written by this course's trainer")
     try:
         with torch.device("meta"):
-            expected = alexnet(variant, num_classes=num_classes, in_channels=in_channels).state_dict()
+            built = build_net(variant, num_classes=num_classes, in_channels=in_channels, **options(checkpoint))
+            expected = built.state_dict()
     except (ValueError, TypeError, RuntimeError) as error:  # an unknown variant, a count that is not a number
         raise CourseError(f"{source} declares a net that cannot be built: {error}") from None
     declared = f"{source}'s weights do not fit the {variant} net with {num_classes} classes it declares"
@@ -201,10 +209,23 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
         raise CourseError(f"{declared}: {extra[0]} is not part of a {variant} net")
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet:
+def options(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The net's ablation options (activation, lrn, pool); a checkpoint from before they existed is the paper's."""
+    saved = checkpoint.get("options") or {}
+    if not isinstance(saved, dict) or not set(saved) <= {"activation", "lrn", "pool"}:
+        raise CourseError(f"the checkpoint's options {saved!r} are not activation, lrn and pool")
+    return dict(saved)
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet | CifarNet:
     """Rebuild the trained model (eval mode) from a loaded checkpoint whose weights fit (``check_weights``)."""
     check_weights(checkpoint, source)
-    model = alexnet(checkpoint["variant"], num_classes=checkpoint["num_classes"], in_channels=checkpoint["in_channels"])
+    model = build_net(
+        checkpoint["variant"],
+        num_classes=checkpoint["num_classes"],
+        in_channels=checkpoint["in_channels"],
+        **options(checkpoint),
+    )
     model.load_state_dict(checkpoint["model"])
     return model.eval()
 
@@ -272,7 +293,7 @@ class Checkpoint:
     def variant(self) -> str:
         return self.payload["variant"]
 
-    def model(self) -> AlexNet:
+    def model(self) -> AlexNet | CifarNet:
         """The trained model, in eval mode."""
         return model_from_checkpoint(self.payload, source=self.source)
 

@@ -333,10 +333,46 @@ def _print_prediction(result: FileResult, classes: list[str], k: int | None, as_
         print("\n".join([str(result.path), *(f"{prob:8.2%}  {label}" for label, prob in top)]), flush=True)
 
 
+def _add_claims_parser(commands: argparse._SubParsersAction) -> None:
+    claims = commands.add_parser(
+        "claims",
+        help="the paper's claims as experiments (notebook 07)",
+        description="Run the paper's claims as two-arm experiments on the same seeds; each writes "
+        "results/claims/NAME-PROFILE-DEVICE.json and a Fig.-1-style plot beside it.",
+    )
+    actions = claims.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the experiments, one a line").set_defaults(run=_claims_list)
+    run = actions.add_parser("run", help="run one experiment and write its record")
+    run.add_argument("name", help="an experiment from `claims list`")
+    run.add_argument("--profile", choices=("quick", "full"), default="quick", help="its size (default: quick)")
+    run.add_argument("--seeds", type=int, default=None, help="seeds per arm (default: the profile's)")
+    run.add_argument("--out", type=Path, default=None, help="folder for the record and plot (default: results/claims)")
+    run.set_defaults(run=_claims_run)
+
+
+def _claims_list(args: argparse.Namespace) -> int:
+    from .claims import describe_all
+
+    print("\n".join(describe_all()))
+    return 0
+
+
+def _claims_run(args: argparse.Namespace) -> int:
+    from .claims import experiment
+    from .claims_run import run_claim
+
+    experiment(args.name)  # an unknown name fails before anything loads
+    record = run_claim(args.name, args.profile, args.seeds, out_dir=args.out)
+    summary = record["summary"]
+    print(f"{args.name}: {summary['verdict']} ({summary['why']}); record {record['path']}, plot {record['plot']}")
+    return 0
+
+
 PARSERS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_data_parser,
     _add_train_parser,
     _add_predict_parser,
+    _add_claims_parser,
     _add_course_parser,
 ]
 

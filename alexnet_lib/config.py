@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 
+from .cifar_nets import ALL_VARIANTS, input_problem
 from .datasets import VAL_SEED, VAL_SIZE
 from .env import project_root
 from .errors import CourseError
-from .model import VARIANTS
 
 
 def setting(default: Any, help: str, **metadata: Any) -> Any:
@@ -39,11 +39,16 @@ class TrainConfig:
     """Everything that defines a training run."""
 
     dataset: str = setting("fashion-mnist", "fashion-mnist, cifar10, or a prepared image-folder dataset")
-    variant: str = setting("paper", "paper, paper-two-tower or torchvision")
+    variant: str = setting(
+        "paper", "paper, paper-two-tower, torchvision, or footnote 3's cuda-convnet-18pct / cuda-convnet-conv-local"
+    )
     image_size: int = setting(227, "the paper net's input; 67 is the smallest it accepts")
     in_channels: int | None = setting(None, "None: the dataset's own (1 for Fashion-MNIST); 3 repeats grey")
     init: str = setting("kaiming", "kaiming, or paper (§5: N(0, 0.01), biases of 1)")
-    dropout: float = setting(0.5, "§4.2")
+    dropout: float = setting(0.5, "§4.2; 0 turns it off")
+    activation: str = setting("relu", "relu (§3.1) or tanh (the slow arm of Fig. 1)")
+    lrn: bool | None = setting(None, "§3.3 local response normalisation; None: the net's own (paper: on)")
+    pool: str = setting("overlap", "overlap (§3.4: 3x3 windows at stride 2) or adjacent (2x2 at stride 2)")
     epochs: int = setting(10, "passes over the training set (the paper: about 90)")
     time_budget_s: float | None = setting(
         None, "train only as many images as fit in this many seconds (speed measured first)"
@@ -52,7 +57,7 @@ class TrainConfig:
     optimizer: str = setting("sgd", "sgd (§5) or adam")
     lr: float = setting(0.01, "§5")
     momentum: float = setting(0.9, "§5")
-    weight_decay: float = setting(5e-4, "§5")
+    weight_decay: float = setting(5e-4, "§5; the cuda-convnet nets use their params files' per-layer wc unless 0")
     schedule: str = setting("plateau", "plateau (§5: lr / 10 when validation accuracy stalls), onecycle, cosine, none")
     plateau_patience: int = setting(2, "epochs without improvement before the lr is divided by 10")
     label_smoothing: float = setting(0.0, "0 in the paper")
@@ -89,12 +94,14 @@ class TrainConfig:
             if value is not None and (not isinstance(value, accepted) or is_bool_as_number):
                 raise CourseError(f"{name} must be {kinds[kind]}; got {value!r}")
         choices = {
-            "variant": ("paper", "paper-two-tower", "torchvision"),
+            "variant": ALL_VARIANTS,
             "init": ("kaiming", "paper", "torchvision"),
             "optimizer": ("sgd", "adam"),
             "schedule": ("plateau", "onecycle", "cosine", "none"),
             "precision": ("auto", "bf16", "fp16", "fp32"),
             "pipeline": ("device", "pil"),
+            "activation": ("relu", "tanh"),
+            "pool": ("overlap", "adjacent"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -117,9 +124,11 @@ class TrainConfig:
                 raise CourseError(f"{name} must not be negative; got {getattr(self, name)}")
         if self.in_channels is not None and self.in_channels < 1:
             raise CourseError(f"in_channels must be at least 1; got {self.in_channels}")
-        smallest = VARIANTS[self.variant].smallest_input
-        if self.image_size < smallest:
-            raise CourseError(f"image_size must be at least {smallest} for a {self.variant} net; got {self.image_size}")
+        if self.variant == "torchvision" and self.lrn:
+            raise CourseError("lrn: torchvision's AlexNet has no LRN to switch on; use variant paper")
+        problem = input_problem(self.variant, self.image_size)
+        if problem:
+            raise CourseError(problem)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -34,6 +34,15 @@ Deviations from the paper, each taught in notebook 01:
 3. An adaptive average pool to 6x6 before fc6 (torchvision does the same). At 227 pixels
    it is the identity; it lets the quick profile feed smaller images to the same weights.
 4. ``in_channels`` may be 1 for grey datasets (Fashion-MNIST); the paper has RGB only.
+
+Options for the ablations of notebook 07 (the defaults are the paper):
+
+- ``activation="tanh"`` puts tanh where the paper has ReLUs (§3.1, Fig. 1); nothing else changes,
+  not even the initialisation, so the two nets differ in the non-linearity alone.
+- ``lrn=False`` removes ``norm1`` and ``norm2`` (§3.3); ``None`` is the variant's own (the paper
+  variants have LRN, torchvision's has none).
+- ``pool="adjacent"`` pools 2x2 at stride 2 (z = s = 2) instead of the paper's overlapping 3x3 at
+  stride 2 (§3.4). At 227 pixels the maps keep their sizes (55 -> 27 -> 13 -> 6 either way).
 """
 
 from __future__ import annotations
@@ -49,6 +58,11 @@ from torch import nn
 
 Variant = Literal["paper", "paper-two-tower", "torchvision"]
 Init = Literal["kaiming", "paper", "torchvision"]
+Activation = Literal["relu", "tanh"]
+Pool = Literal["overlap", "adjacent"]
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}  # §3.1, Fig. 1
+POOLS: dict[str, tuple[int, int]] = {"overlap": (3, 2), "adjacent": (2, 2)}  # §3.4: (z, s)
 
 
 @dataclass(frozen=True)
@@ -115,64 +129,87 @@ class LocalResponseNorm(nn.Module):
         return f"size={self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}, groups={self.groups}"
 
 
-def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: float) -> OrderedDict:
+@dataclass(frozen=True)
+class Options:
+    """The ablation switches of notebook 07: the non-linearity, LRN on or off, the pooling."""
+
+    activation: Activation = "relu"
+    lrn: bool = True
+    pool: Pool = "overlap"
+
+    def act(self) -> nn.Module:
+        return ACTIVATIONS[self.activation]()
+
+    def pooling(self) -> nn.MaxPool2d:
+        size, stride = POOLS[self.pool]
+        return nn.MaxPool2d(kernel_size=size, stride=stride)
+
+
+def _without_lrn(layers: list[tuple[str, nn.Module]], options: Options) -> OrderedDict:
+    """The stages in order, the LRN ones dropped when ``options.lrn`` is off (§3.3 ablation)."""
+    return OrderedDict((n, m) for n, m in layers if options.lrn or not isinstance(m, LocalResponseNorm))
+
+
+def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: float, options: Options) -> OrderedDict:
     """The paper's Fig. 2, stage by stage; shapes for a 3x227x227 input."""
-    g = towers  # conv2, conv4 and conv5 only see their own tower's maps (§3.2)
-    return OrderedDict(
+    g, act, pool = towers, options.act, options.pooling  # conv2, conv4, conv5 only see their own tower (§3.2)
+    return _without_lrn(
         [
             ("conv1", nn.Conv2d(in_channels, 96, kernel_size=11, stride=4)),  # 96x55x55
-            ("relu1", nn.ReLU()),  # §3.1 ReLU after every conv and hidden FC layer
+            ("relu1", act()),  # §3.1 ReLU after every conv and hidden FC layer (or tanh, Fig. 1)
             ("norm1", LocalResponseNorm(96, groups=g)),  # §3.3 after the ReLU of conv1
-            ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),  # 96x27x27, §3.4 z=3 > s=2
+            ("pool1", pool()),  # 96x27x27, §3.4 z=3 > s=2 (or z=s=2)
             ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=g)),  # 256x27x27
-            ("relu2", nn.ReLU()),
+            ("relu2", act()),
             ("norm2", LocalResponseNorm(256, groups=g)),  # and of conv2, nowhere else
-            ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),  # 256x13x13
+            ("pool2", pool()),  # 256x13x13
             ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),  # 384x13x13, both towers
-            ("relu3", nn.ReLU()),
+            ("relu3", act()),
             ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=g)),  # 384x13x13
-            ("relu4", nn.ReLU()),
+            ("relu4", act()),
             ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=g)),  # 256x13x13
-            ("relu5", nn.ReLU()),
-            ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),  # 256x6x6
+            ("relu5", act()),
+            ("pool5", pool()),  # 256x6x6
             ("avgpool", nn.AdaptiveAvgPool2d((6, 6))),  # identity at 227 (deviation 3)
             ("flatten", nn.Flatten()),  # 9216
             ("fc6", nn.Linear(256 * 6 * 6, 4096)),  # 4096
-            ("relu6", nn.ReLU()),
+            ("relu6", act()),
             ("drop6", nn.Dropout(dropout)),  # §4.2: zeroes the outputs of fc6 (after its ReLU)...
             ("fc7", nn.Linear(4096, 4096)),  # 4096
-            ("relu7", nn.ReLU()),
+            ("relu7", act()),
             ("drop7", nn.Dropout(dropout)),  # ...and of fc7
             ("fc8", nn.Linear(4096, num_classes)),  # logits: no ReLU, softmax is in the loss
-        ]
+        ],
+        options,
     )
 
 
-def _torchvision_layers(in_channels: int, num_classes: int, dropout: float) -> OrderedDict:
-    """torchvision's AlexNet; shapes for a 3x224x224 input."""
+def _torchvision_layers(in_channels: int, num_classes: int, dropout: float, options: Options) -> OrderedDict:
+    """torchvision's AlexNet; shapes for a 3x224x224 input (it has no LRN to switch off)."""
+    act, pool = options.act, options.pooling
     return OrderedDict(
         [
             ("conv1", nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2)),  # 64x55x55
-            ("relu1", nn.ReLU()),
-            ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),  # 64x27x27
+            ("relu1", act()),
+            ("pool1", pool()),  # 64x27x27
             ("conv2", nn.Conv2d(64, 192, kernel_size=5, padding=2)),  # 192x27x27
-            ("relu2", nn.ReLU()),
-            ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),  # 192x13x13
+            ("relu2", act()),
+            ("pool2", pool()),  # 192x13x13
             ("conv3", nn.Conv2d(192, 384, kernel_size=3, padding=1)),  # 384x13x13
-            ("relu3", nn.ReLU()),
+            ("relu3", act()),
             ("conv4", nn.Conv2d(384, 256, kernel_size=3, padding=1)),  # 256x13x13 (cuda-convnet2 1-GPU; paper: 384)
-            ("relu4", nn.ReLU()),
+            ("relu4", act()),
             ("conv5", nn.Conv2d(256, 256, kernel_size=3, padding=1)),  # 256x13x13
-            ("relu5", nn.ReLU()),
-            ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),  # 256x6x6
+            ("relu5", act()),
+            ("pool5", pool()),  # 256x6x6
             ("avgpool", nn.AdaptiveAvgPool2d((6, 6))),
             ("flatten", nn.Flatten()),  # 9216
             ("drop5", nn.Dropout(dropout)),  # torchvision drops fc6's inputs (pool5's features)...
             ("fc6", nn.Linear(256 * 6 * 6, 4096)),
-            ("relu6", nn.ReLU()),
+            ("relu6", act()),
             ("drop6", nn.Dropout(dropout)),  # ...and fc7's (fc6's outputs); fc7's outputs reach fc8 undropped
             ("fc7", nn.Linear(4096, 4096)),
-            ("relu7", nn.ReLU()),
+            ("relu7", act()),
             ("fc8", nn.Linear(4096, num_classes)),
         ]
     )
@@ -194,9 +231,10 @@ TORCHVISION_KEYS = {
 class AlexNet(nn.Sequential):
     """AlexNet as a sequence of named stages: ``model.conv1``, ``model.norm1``, ``model.fc8``."""
 
-    def __init__(self, layers: OrderedDict, variant: str) -> None:
+    def __init__(self, layers: OrderedDict, variant: str, options: Options | None = None) -> None:
         super().__init__(layers)
         self.variant = variant
+        self.options = options or Options()
         self.input_size = VARIANTS[variant].input_size
         self.register_load_state_dict_pre_hook(_rename_torchvision_keys)
 
@@ -210,7 +248,7 @@ class AlexNet(nn.Sequential):
         return super().__getitem__(index)
 
     def extra_repr(self) -> str:
-        return f"variant={self.variant!r}, input_size={self.input_size}"
+        return f"variant={self.variant!r}, input_size={self.input_size}, {self.options}"
 
 
 def _rename_torchvision_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
@@ -259,21 +297,31 @@ def alexnet(
     in_channels: int = 3,
     init: Init | None = None,
     dropout: float = 0.5,
+    activation: Activation = "relu",
+    lrn: bool | None = None,
+    pool: Pool = "overlap",
 ) -> AlexNet:
     """Build an AlexNet variant: ``"paper"``, ``"paper-two-tower"`` or ``"torchvision"``.
 
     ``init`` defaults to ``"kaiming"`` for the paper variants and ``"torchvision"`` for the
-    torchvision one; pass ``init="paper"`` for the 2012 recipe.
+    torchvision one; pass ``init="paper"`` for the 2012 recipe. ``activation``, ``lrn`` and
+    ``pool`` are the ablations of notebook 07 (see the module docstring); the defaults are the paper.
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     if num_classes < 1 or in_channels < 1:
         raise ValueError("num_classes and in_channels must be positive")
+    if activation not in ACTIVATIONS or pool not in POOLS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)} and pool one of {', '.join(POOLS)}")
+    if variant == "torchvision" and lrn:
+        raise ValueError("torchvision's AlexNet has no LRN to switch on; use a paper variant")
+    options = Options(activation, variant != "torchvision" if lrn is None else lrn, pool)
     if variant == "torchvision":
-        layers = _torchvision_layers(in_channels, num_classes, dropout)
+        layers = _torchvision_layers(in_channels, num_classes, dropout, options)
     else:
-        layers = _paper_layers(in_channels, num_classes, 2 if variant == "paper-two-tower" else 1, dropout)
-    model = AlexNet(layers, variant)
+        towers = 2 if variant == "paper-two-tower" else 1
+        layers = _paper_layers(in_channels, num_classes, towers, dropout, options)
+    model = AlexNet(layers, variant, options)
     init_weights(model, init or ("torchvision" if variant == "torchvision" else "kaiming"))
     return model
 

@@ -17,7 +17,10 @@ Scheduler = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.Redu
 def make_optimizer(model: nn.Module, c: TrainConfig) -> torch.optim.Optimizer:
     if c.optimizer == "adam":  # a deviation for short runs; the paper uses SGD
         return torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    params = model.parameters()
+    if hasattr(model, "param_groups"):  # a footnote-3 net: lr and wc per layer, as its params file
+        params = model.param_groups(c.lr, c.weight_decay > 0)
+    return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, c: TrainConfig, steps_per_epoch: int) -> Scheduler | None:

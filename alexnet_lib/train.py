@@ -40,12 +40,12 @@ from tqdm.auto import tqdm
 
 from . import env, timing
 from .checkpoint import check_resumable, load_checkpoint, model_fields, record_conv1, save_checkpoint
+from .cifar_nets import build_net
 from .config import TrainConfig
 from .datasets import Splits
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .folders import load_training_data
-from .model import alexnet
 from .optim import make_optimizer, make_scheduler
 from .progress import Callback, TensorBoardLog, stop_on_interrupt
 from .runs import RunResult, default_run_dir, write_history, write_result
@@ -59,8 +59,16 @@ class TrainingDiverged(CourseError):
 class Trainer:
     """Builds the data, model and optimiser for a ``TrainConfig`` and trains them."""
 
-    def __init__(self, config: TrainConfig, callbacks: Sequence[Callback] = (), data: Splits | None = None) -> None:
-        self.config = config
+    def __init__(
+        self,
+        config: TrainConfig,
+        callbacks: Sequence[Callback] = (),
+        data: Splits | None = None,
+        *,
+        read_test: bool = True,  # False: never read the test set (experiments judged on validation, notebook 07)
+        checkpoints: bool = True,  # False: write no last.pt or conv1.pt (claim experiments keep only their records)
+    ) -> None:
+        self.config, self.read_test, self.checkpoints = config, read_test, checkpoints
         self.callbacks = list(callbacks)
         self._place()
         self._load_data(data)
@@ -89,7 +97,7 @@ class Trainer:
         self.log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
         if resumed is not None:
             self.load_state(resumed)
-        if self.rank == 0 and self.epoch == 0 and self.step == 0:
+        if self.rank == 0 and self.epoch == 0 and self.step == 0 and checkpoints:
             self._record_conv1()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -137,12 +145,16 @@ class Trainer:
 
     def _build_model(self) -> None:
         """The model on the device, wrapped for DDP and torch.compile where asked."""
-        self.model = alexnet(
+        self.model = build_net(
             self.config.variant,
             num_classes=len(self.data.classes),
             in_channels=self.in_channels,
             init=self.config.init,
             dropout=self.config.dropout,
+            activation=self.config.activation,
+            lrn=self.config.lrn,
+            pool=self.config.pool,
+            pixel_std=tuple(255 * s for s in self.data.stats.std),  # the footnote-3 nets' input scale
         )
         memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format
         self.model.to(self.device, memory_format=memory_format)
@@ -205,7 +217,7 @@ class Trainer:
                 if self.step < self.steps_per_epoch:  # stopped inside the epoch
                     break
                 self._end_epoch()
-        if self.stop_requested and self.rank == 0:
+        if self.stop_requested and self.rank == 0 and self.checkpoints:
             self.save(self.run_dir / "last.pt")
             print(
                 f"stopped: a resumable checkpoint is in {self.run_dir / 'last.pt'} "
@@ -350,7 +362,7 @@ class Trainer:
         self.history.append(record)
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(record["val_top1"])
-        if self.epoch == self.config.epochs:  # the end: the test set, read once for the reported figure
+        if self.epoch == self.config.epochs and self.read_test:  # the end: the test set, read once
             self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)
         if self.rank == 0:
             if self.log:
@@ -359,8 +371,9 @@ class Trainer:
                     figures.update({"test/top1": self.evaluation.top1, "test/top5": self.evaluation.top5})
                 self.log.scalars(self.epoch * self.steps_per_epoch, figures)
                 self.log.model(self.epoch, self.model)
-            self._record_conv1()
-            self.save(self.run_dir / "last.pt")
+            if self.checkpoints:
+                self._record_conv1()
+                self.save(self.run_dir / "last.pt")
             write_history(self.run_dir, self.history, self.step_history)
         for callback in self.callbacks:
             callback("epoch", record)
@@ -418,6 +431,7 @@ class Trainer:
             num_classes=len(self.data.classes),
             epochs=self.config.epochs,
             schedule=self.config.schedule,
+            options=self.model.options,
         )
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])

@@ -79,3 +79,26 @@ def test_bad_checkpoints_give_one_clear_error(tmp_path, problem):
     with pytest.raises(CourseError) as error:
         model_from_checkpoint(load_checkpoint(path))
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("options", [{"activation": "tanh"}, {"lrn": False}, {"pool": "adjacent"}])
+def test_a_checkpoint_rebuilds_the_ablated_net_it_was_trained_as(tmp_path, options):
+    from alexnet_lib.checkpoint import model_fields
+    from alexnet_lib.datasets import Stats
+
+    model = alexnet("paper", num_classes=2, in_channels=1, **options)
+    stats = Stats((0.5,), (0.25,), pca_eigenvalues=(), pca_eigenvectors=())
+    fields = model_fields(
+        model, variant="paper", classes=["a", "b"], in_channels=1, image_size=67, crop=1.0, stats=stats, dataset="x"
+    )
+    save_checkpoint(tmp_path / "last.pt", fields)
+    rebuilt = model_from_checkpoint(load_checkpoint(tmp_path / "last.pt"))
+    assert rebuilt.options == model.options
+    assert [type(m) for m in rebuilt.children()] == [type(m) for m in model.children()]
+    x = torch.randn(2, 1, 67, 67)
+    torch.testing.assert_close(rebuilt(x), model.eval()(x))
+
+
+def test_a_checkpoint_from_before_the_options_is_the_paper_net(tmp_path):
+    save_checkpoint(tmp_path / "last.pt", payload())  # no "options" field
+    assert model_from_checkpoint(load_checkpoint(tmp_path / "last.pt")).options == alexnet().options

@@ -127,3 +127,28 @@ def test_alexnet_precision_overrides_the_files_precision(monkeypatch):
     monkeypatch.setenv("ALEXNET_PRECISION", "fp64")
     with pytest.raises(CourseError, match="precision must be one of"):
         load_config(None)
+
+
+def test_train_activation_lrn_and_pool_flags_build_that_net_and_its_checkpoint_rebuilds_it(tmp_path):
+    from alexnet_lib.checkpoint import Checkpoint
+
+    done = run_command(
+        *["train", "--dataset", "fashion-mnist", "--image-size", "67", "--batch-size", "16", "--epochs", "1"],
+        *["--train-subset", "32", "--test-subset", "16", "--val-subset", "16", "--device", "cpu", "--no-histograms"],
+        *["--activation", "tanh", "--no-lrn", "--pool", "adjacent", "--checkpoint-dir", str(tmp_path)],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    checkpoint = Checkpoint.read(tmp_path / "last.pt")
+    assert checkpoint.payload["config"]["activation"] == "tanh"
+    model = checkpoint.model()
+    assert model.options.activation == "tanh" and not model.options.lrn and model.options.pool == "adjacent"
+    assert "relu1" in dict(model.named_children()) and type(model.relu1).__name__ == "Tanh"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"activation": "sigmoid"}, "activation must be one of"), ({"pool": "big"}, "pool must be one of")],
+)
+def test_bad_ablation_options_say_what_is_wrong(overrides, message):
+    with pytest.raises(CourseError, match=message):
+        load_config(None, **overrides)

@@ -215,3 +215,57 @@ def test_overfits_one_small_batch():
     with torch.no_grad():
         assert (model(images).argmax(1) == labels).all()
     assert loss.item() < 0.1
+
+
+# -- the ablation options of notebook 07 (§3.1, §3.3, §3.4) -----------------------------------
+
+
+def _stages(model):
+    return [(name, type(module)) for name, module in model.named_children()]
+
+
+def test_tanh_and_relu_nets_differ_only_in_the_activation():
+    relu, tanh = alexnet("paper", num_classes=10), alexnet("paper", num_classes=10, activation="tanh")
+    differ = [(a, b) for a, b in zip(_stages(relu), _stages(tanh), strict=True) if a != b]
+    assert differ and all(a[0] == b[0] and (a[1], b[1]) == (nn.ReLU, nn.Tanh) for a, b in differ)
+    assert len(differ) == 7  # relu1..relu7: every conv and hidden FC layer
+    assert relu.state_dict().keys() == tanh.state_dict().keys()
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 67, 67)
+    tanh.load_state_dict(relu.state_dict())
+    relu.eval(), tanh.eval()
+    assert not torch.allclose(relu(x), tanh(x))  # the same weights, another non-linearity
+
+
+@pytest.mark.parametrize("variant", ["paper", "paper-two-tower"])
+def test_lrn_off_has_no_lrn_module_and_nothing_else_changes(variant):
+    with_lrn, without = alexnet(variant, num_classes=10), alexnet(variant, num_classes=10, lrn=False)
+    assert not any(isinstance(m, LocalResponseNorm) for m in without.modules())
+    names = [n for n, _ in _stages(with_lrn) if n not in ("norm1", "norm2")]
+    assert [n for n, _ in _stages(without)] == names
+    assert count_parameters(without) == count_parameters(with_lrn)  # LRN has no weights
+
+
+def test_torchvision_has_no_lrn_to_switch_on():
+    assert not any(isinstance(m, LocalResponseNorm) for m in alexnet("torchvision").modules())
+    with pytest.raises(ValueError, match="no LRN"):
+        alexnet("torchvision", lrn=True)
+
+
+@pytest.mark.parametrize("size", [227, 67])  # the paper's input and the smallest the config accepts
+def test_adjacent_pooling_is_2x2_stride_2_and_the_shapes_still_fit(size):
+    overlap, adjacent = alexnet("paper", num_classes=10), alexnet("paper", num_classes=10, pool="adjacent")
+    pools = [m for m in adjacent.modules() if isinstance(m, nn.MaxPool2d)]
+    assert [(p.kernel_size, p.stride) for p in pools] == [(2, 2)] * 3
+    assert {(m.kernel_size, m.stride) for m in overlap.modules() if isinstance(m, nn.MaxPool2d)} == {(3, 2)}
+    x = torch.randn(1, 3, size, size)
+    assert adjacent.eval()(x).shape == overlap.eval()(x).shape == (1, 10)
+    if size == 227:  # (55 - 2) // 2 + 1 = 27 = (55 - 3) // 2 + 1: the same map sizes as the paper's
+        assert adjacent[:15](x).shape == overlap[:15](x).shape == (1, 256, 6, 6)  # up to pool5
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(ValueError, match="activation"):
+        alexnet("paper", activation="sigmoid")
+    with pytest.raises(ValueError, match="pool"):
+        alexnet("paper", pool="huge")

@@ -1,0 +1,155 @@
+"""Lesson 07's exercise checks: the teacher's solutions pass, untouched stubs are "not done yet", typical
+mistakes get their diagnosis, the library's own rule is refused, the hints give no code."""
+
+import re
+import statistics
+
+import pytest
+
+from alexnet_lib.claims_report import verdict
+from alexnet_lib.lessons.claims import HINTS, check_ablation, check_prediction, check_record, check_verdict
+
+from .notebook_exercises import defined, exercise_source, graded_cells, outcome, stub, student_source
+
+
+def assert_diagnosis(check, answer, diagnosis):
+    message = outcome(check, answer)
+    assert message.startswith("Not") and diagnosis in message, message
+    assert "\n" not in message
+
+
+def teacher(grade_id, name):
+    return defined(exercise_source("07_claims", grade_id), name, {})
+
+
+def untouched(grade_id, name):
+    return defined(student_source(exercise_source("07_claims", grade_id)), name, {})
+
+
+# 07.1 -------------------------------------------------------------------------------------
+
+
+def predict(arm, said):
+    return lambda: (arm, said)
+
+
+def test_prediction_solution_passes():
+    message = outcome(lambda answer, seed: check_prediction(answer), teacher("ex07_predict", "my_prediction"))
+    assert message.startswith("Correct!"), message
+
+
+@pytest.mark.parametrize(
+    ("answer", "diagnosis"),
+    [
+        (stub, "Not done yet"),
+        (lambda: ..., "Not done yet"),
+        (predict("no dropout", "not separable at this scale"), "co-adaptation"),
+        (predict("dropout 0.5", "reproduced"), "without a spread"),
+        (predict("dropout", "reproduced"), "spelled as there"),
+        (predict("dropout 0.5", "yes"), "must be one of"),
+        (lambda: "dropout 0.5", "pair"),
+    ],
+)
+def test_prediction_diagnoses(answer, diagnosis):
+    assert_diagnosis(lambda a, seed: check_prediction(a), answer, diagnosis)
+
+
+# 07.2 -------------------------------------------------------------------------------------
+
+
+def rule(margin=2, strict=True, one_seed=True, contradicted=True, sign=1):
+    """The verdict rule with a typical slip switched on."""
+
+    def my_verdict(baseline, claimed):
+        if one_seed and min(len(baseline), len(claimed)) < 2:
+            return "not separable at this scale"
+        difference = sign * (statistics.fmean(baseline) - statistics.fmean(claimed))
+        spread = max(max(baseline) - min(baseline), max(claimed) - min(claimed))
+        beyond = (lambda d: d > margin * spread) if strict else (lambda d: d >= margin * spread)
+        if beyond(difference):
+            return "reproduced"
+        if contradicted and beyond(-difference):
+            return "contradicted"
+        return "not separable at this scale"
+
+    return my_verdict
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 7])
+def test_verdict_solution_passes_every_seed(seed):
+    assert outcome(check_verdict, teacher("ex07_verdict", "my_verdict"), seed).startswith("Correct!")
+
+
+@pytest.mark.parametrize(
+    ("answer", "diagnosis"),
+    [
+        (untouched("ex07_verdict", "my_verdict"), "Not done yet"),
+        (rule(margin=1), "1.5 times the spread"),
+        (rule(strict=False), "strictly more"),
+        (rule(one_seed=False), "one seed"),
+        (rule(contradicted=False), "contradicted"),
+        (rule(sign=-1), "lower is better"),
+        (lambda b, c: verdict(b, c)["verdict"], "write the rule yourself"),
+        (lambda b, c: {"verdict": "reproduced"}, "return one of"),
+    ],
+)
+def test_verdict_diagnoses(answer, diagnosis):
+    assert_diagnosis(check_verdict, answer, diagnosis)
+
+
+def test_the_library_rule_is_restored_after_a_refusal():
+    outcome(check_verdict, lambda b, c: verdict(b, c)["verdict"])
+    assert verdict([0.4, 0.42], [0.3, 0.31])["verdict"] == "reproduced"
+
+
+# 07.3 -------------------------------------------------------------------------------------
+
+
+def ablation(changes):
+    return lambda: changes
+
+
+def test_ablation_solution_passes():
+    assert outcome(check_ablation, teacher("ex07_ablation", "my_ablation")).startswith("Correct!")
+
+
+@pytest.mark.parametrize(
+    ("answer", "diagnosis"),
+    [
+        (stub, "Not done yet"),
+        (ablation({"flip": False, "crop": 0.875}), "exactly one setting"),
+        (ablation({"flip": True, "crop": 1.0}), "changes nothing"),  # the quick config's own values
+        (ablation({"activation": "sigmoid"}), "cannot be built"),
+        (ablation({"no_such_setting": 1}), "cannot be built"),
+        (ablation({"dropout": 0.0}), "dropout experiment"),
+        (ablation({"epochs": 3}), "not the method"),
+        (ablation(["flip", False]), "return a dict"),
+    ],
+)
+def test_ablation_diagnoses(answer, diagnosis):
+    assert_diagnosis(check_ablation, answer, diagnosis)
+
+
+# the notebook's own checks and the hints -----------------------------------------------------
+
+
+def test_record_check_recomputes_the_verdict():
+    summary = verdict([0.40, 0.50], [0.38, 0.45])
+    summary |= {"values": {"a": [0.40, 0.50], "b": [0.38, 0.45]}, "censored": {"a": [False] * 2, "b": [False] * 2}}
+    record = {key: {} for key in ("name", "claim", "profile", "device", "versions", "settings", "curves")}
+    record |= {"arms": {"baseline": "a", "claimed": "b"}, "seeds": [0, 1], "summary": summary}
+    assert check_record(record)
+    record["summary"]["verdict"] = "reproduced"
+    with pytest.raises(AssertionError, match="does not follow the rule"):
+        check_record(record)
+
+
+def test_hints_have_three_steps_and_no_code():
+    assert set(HINTS) == {"07.1", "07.2", "07.3"}
+    solutions = "\n".join(graded_cells("07_claims"))
+    for steps in HINTS.values():
+        assert len(steps) == 3
+        for step in steps:
+            assert not re.search(r"return [(\[{\"]|==|\bdef |fmean|max\(|[{(]\"", step), step
+            assert "dropout 0.5" not in step and "flip" not in step
+    assert "### BEGIN SOLUTION" in solutions
