@@ -330,7 +330,7 @@ def test_checkpoint_fields_are_checked():
     for change, reason in (
         ({"classes": ["a", "b"]}, "names 2 classes but declares num_classes=3"),
         ({"variant": "resnet"}, "variant 'resnet' is not one of"),
-        ({"image_size": 32}, "below the 67 pixels"),
+        ({"image_size": 32}, "must be at least 67 for a paper net"),
         ({"crop": 1.5}, "crop 1.5"),
         ({"normalization": {"mean": [0.5], "std": [0.0]}}, "one positive std per channel"),
         ({"normalization": {"mean": [0.5] * 3, "std": [0.2] * 3}}, "one positive std per channel"),
