@@ -1,8 +1,10 @@
-"""Watching a run: a live loss/accuracy plot for notebooks, TensorBoard logs (notebooks 03, 04) and Ctrl-C.
+"""Watching a run: its progress bars, a live loss/accuracy plot for notebooks, TensorBoard logs
+(notebooks 03, 04) and Ctrl-C.
 
-The trainer calls ``callback(event, record)`` with ``event`` "step" (every ``log_every``
-steps: running train loss and accuracy) or "epoch" (the epoch's record, with validation
-accuracy: the test set is read only at the end of a run, and so never drawn here).
+The trainer hands its figures to a ``RunDisplay``, which calls ``callback(event, record)`` with
+``event`` "step" (every ``log_every`` steps: running train loss and accuracy) or "epoch" (the
+epoch's record, with validation accuracy: the test set is read only at the end of a run, and so
+never drawn here).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from torch import nn
+from tqdm.auto import tqdm
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -111,6 +114,60 @@ class TensorBoardLog:
 
     def close(self) -> None:
         self.writer.close()
+
+
+class RunDisplay:
+    """What a run shows as it goes: a progress bar per epoch, TensorBoard and the callbacks.
+
+    The trainer computes its figures and hands them here; only the first process shows a bar
+    and writes TensorBoard (``log`` is None elsewhere), while every process calls the callbacks.
+    """
+
+    def __init__(self, callbacks: list[Callback], log: TensorBoardLog | None, *, show_bar: bool) -> None:
+        self.callbacks, self.log, self.show_bar = callbacks, log, show_bar
+        self.bar: tqdm | None = None
+
+    @contextmanager
+    def epoch_bar(self, epoch: int, epochs: int, steps: int, done: int) -> Iterator[None]:
+        """A bar over the epoch's ``steps``, ``done`` of them already; its line ends even when a NaN stops the run."""
+        self.bar = tqdm(
+            total=steps,
+            initial=done,
+            desc=f"epoch {epoch}/{epochs}",
+            disable=not self.show_bar,
+            leave=True,
+            dynamic_ncols=True,
+        )
+        try:
+            yield
+        finally:
+            self.bar.close()
+
+    def step(self, step: int, global_step: int, record: dict[str, Any]) -> None:
+        """A "step" record: the running train figures, every ``log_every`` steps."""
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            self.bar.set_postfix(
+                loss=f"{record['train_loss']:.3f}", acc=f"{record['train_acc']:.1%}", lr=f"{record['lr']:.2g}"
+            )
+        if self.log:
+            recent = {"train/loss": record["recent_loss"], "train/accuracy": record["recent_acc"]}
+            self.log.scalars(global_step, {**recent, "train/lr": record["lr"]})
+        for callback in self.callbacks:
+            callback("step", record)
+
+    def epoch(self, global_step: int, record: dict[str, Any], test: dict[str, float], model: nn.Module) -> None:
+        """An "epoch" record with its validation figures, and ``test`` (top1, top5) at the end of a run."""
+        if self.log:
+            figures = {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")}
+            self.log.scalars(global_step, {**figures, **{f"test/{k}": v for k, v in test.items()}})
+            self.log.model(record["epoch"], model)
+        for callback in self.callbacks:
+            callback("epoch", record)
+
+    def close(self) -> None:
+        if self.log:
+            self.log.close()
 
 
 class StepRecorder:

@@ -1,4 +1,5 @@
-"""How fast: device-synchronised images/s, shared by the benchmarks and the lessons, and the benchmarks' records.
+"""How fast: device-synchronised images/s, shared by the benchmarks, the lessons and the trainer's time
+budget, and the benchmarks' records.
 
 A GPU runs queued work after the Python call that queued it has returned, so a timer is
 read only after ``synchronize``: it then measures the work, not its launch. Every speed the
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -117,6 +119,37 @@ def probe_training_speed(
         torch.set_rng_state(saved_rng)
         if saved_cuda is not None:
             torch.cuda.set_rng_state(saved_cuda, device)
+
+
+def training_budget(
+    model: nn.Module,
+    data: ImageSet,
+    transform: BatchTransform,
+    device: torch.device,
+    *,
+    dtype: torch.dtype,
+    batch_size: int,
+    processes: int,
+    seconds: float,
+    epochs: int,
+) -> dict[str, Any]:
+    """How many of ``data``'s images ``epochs`` epochs can train on in ``seconds``, at the speed measured
+    here (``probe_training_speed``); the measurement is part of the budget. ``batch_size`` is the global
+    batch, split over ``processes``: under torchrun every process takes the slowest one's count."""
+    started = time.perf_counter()
+    local = batch_size // processes
+    speed = processes * probe_training_speed(model, data, transform, device, dtype=dtype, batch_size=local)
+    left = seconds - (time.perf_counter() - started)
+    steps = max(1, int(left * speed / batch_size / epochs))
+    if processes > 1:  # every process must take the same number of steps
+        count = torch.tensor(steps, device=device if device.type == "cuda" else "cpu")
+        dist.all_reduce(count, op=dist.ReduceOp.MIN)
+        steps = int(count)
+    return {
+        "time_budget_s": seconds,
+        "measured_images_per_second": round(speed, 1),
+        "train_images": min(steps * batch_size, len(data)),
+    }
 
 
 # The two input pipelines (notebook 02, benchmarks/data_pipeline.py) --------------------------

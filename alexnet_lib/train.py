@@ -3,24 +3,19 @@
 One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), forward, cross-entropy, backward,
 SGD step. After each epoch it measures the held-out validation split (``datasets.py``), which
 alone drives the plateau schedule; the test set is read once, after the last epoch, for the
-reported figure. With ``time_budget_s`` it first times a few steps on a throwaway copy of the
-model and keeps as many training images as fit in the budget, before the schedule is laid out.
-What makes it fast is kept out of the way of reading it:
-
-- the dataset sits on the device as uint8 and each batch is augmented there (``transforms.py``);
-- bf16 autocast (fp16 with a gradient scaler where bf16 is missing), channels_last, cuDNN
-  autotuning, optional ``torch.compile``;
-- no host sync per step: losses and hit counts stay on the device and are read back every
-  ``log_every`` steps, which is also when a NaN is noticed.
+reported figure. With ``time_budget_s`` it first keeps as many training images as the speed
+measured here allows (``timing.training_budget``). What makes it fast is kept out of the way:
+the dataset sits on the device as uint8 and each batch is augmented there (``transforms.py``);
+bf16 autocast (fp16 with a gradient scaler where bf16 is missing), channels_last, cuDNN
+autotuning, optional ``torch.compile``; and no host sync per step: losses and hit counts stay on
+the device and are read back every ``log_every`` steps, which is also when a NaN is noticed.
 
 Under ``torchrun`` each process takes its slice of every global batch (same order and same
 random views on every rank) and DistributedDataParallel averages the gradients, so N
 processes compute what one process would on the same global batch.
 
-A run folder (``outputs/runs/<dataset>`` unless ``checkpoint_dir`` says otherwise) gets
-``last.pt`` after every epoch and on Ctrl-C, ``history.json``/``.csv`` (per epoch), ``steps.json``
-(running train loss and accuracy every ``log_every`` steps), ``conv1.pt`` (conv1's
-filters after each epoch, for notebook 05), ``result.json`` and ``tensorboard/``.
+The run folder (``runs.py``) gets ``last.pt`` (``checkpoint.py``) after every epoch and on Ctrl-C,
+the history after every epoch, ``conv1.pt`` for notebook 05, ``result.json`` and ``tensorboard/``.
 """
 
 from __future__ import annotations
@@ -36,7 +31,6 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import env, timing
 from .checkpoint import check_resumable, load_checkpoint, model_fields, record_conv1, save_checkpoint
@@ -47,7 +41,7 @@ from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .folders import load_training_data
 from .optim import make_optimizer, make_scheduler
-from .progress import Callback, TensorBoardLog, stop_on_interrupt
+from .progress import Callback, RunDisplay, TensorBoardLog, stop_on_interrupt
 from .runs import RunResult, default_run_dir, write_history, write_result
 from .transforms import BatchTransform, pil_batches
 
@@ -94,7 +88,8 @@ class Trainer:
         self.evaluation: Evaluation | None = None
         self.stop_requested = False
         self.run_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else default_run_dir(config.dataset)
-        self.log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
+        log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
+        self.display = RunDisplay(self.callbacks, log, show_bar=self.rank == 0)
         if resumed is not None:
             self.load_state(resumed)
         if self.rank == 0 and self.epoch == 0 and self.step == 0 and checkpoints:
@@ -176,22 +171,17 @@ class Trainer:
         if resumed is not None and resumed.get("budget"):
             self.budget = dict(resumed["budget"])
         else:
-            started = time.perf_counter()
-            local = c.batch_size // self.world
-            speed = self.world * timing.probe_training_speed(
-                self.model, self.train_data, self.train_transform, self.device, dtype=self.dtype, batch_size=local
+            self.budget = timing.training_budget(
+                self.model,
+                self.train_data,
+                self.train_transform,
+                self.device,
+                dtype=self.dtype,
+                batch_size=c.batch_size,
+                processes=self.world,
+                seconds=c.time_budget_s,
+                epochs=c.epochs,
             )
-            left = c.time_budget_s - (time.perf_counter() - started)  # the measurement is part of the budget
-            steps = max(1, int(left * speed / c.batch_size / c.epochs))
-            if self.world > 1:  # every rank must take the same number of steps
-                count = torch.tensor(steps, device=self.device if self.device.type == "cuda" else "cpu")
-                dist.all_reduce(count, op=dist.ReduceOp.MIN)
-                steps = int(count)
-            self.budget = {
-                "time_budget_s": c.time_budget_s,
-                "measured_images_per_second": round(speed, 1),
-                "train_images": min(steps * c.batch_size, len(self.train_data)),
-            }
         images = self.budget["train_images"]
         if images < len(self.train_data):
             self.train_data = self.train_data.subset(images, c.seed)
@@ -223,8 +213,7 @@ class Trainer:
                 f"stopped: a resumable checkpoint is in {self.run_dir / 'last.pt'} "
                 f"(continue with --resume {self.run_dir / 'last.pt'})"
             )
-        if self.log:
-            self.log.close()
+        self.display.close()
         result = RunResult(
             self.config,
             self.history,
@@ -236,7 +225,15 @@ class Trainer:
             self.data.classes,
         )
         if self.rank == 0 and not self.stop_requested:
-            self._write_result(result)
+            write_result(
+                result,
+                device=env.device_name(self.device),
+                device_type=self.device.type,
+                precision=str(self.dtype).replace("torch.", ""),
+                processes=self.world,
+                train_images=len(self.train_data),
+                budget=self.budget,
+            )
         return result
 
     def request_stop(self) -> None:
@@ -269,16 +266,8 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device)
         seen_since_sync = 0
-        bar = tqdm(
-            total=self.steps_per_epoch,
-            initial=self.step,
-            desc=f"epoch {self.epoch + 1}/{c.epochs}",
-            disable=self.rank != 0,
-            leave=True,
-            dynamic_ncols=True,
-        )
         started = time.perf_counter()
-        try:  # the bar ends its line even when a NaN stops the run
+        with self.display.epoch_bar(self.epoch + 1, c.epochs, self.steps_per_epoch, self.step):
             for images, labels in self._batches():
                 with env.autocast(self.device, self.dtype):
                     logits = self.net(images)
@@ -295,18 +284,16 @@ class Trainer:
                 self.step += 1
                 self.global_step += 1
                 if self.step % c.log_every == 0 or self.step == self.steps_per_epoch or self.stop_requested:
-                    self._sync_progress(loss_sum, correct, seen_since_sync, bar)
+                    self._sync_progress(loss_sum, correct, seen_since_sync)
                     loss_sum.zero_(), correct.zero_()
                     seen_since_sync = 0
                 if self.stop_requested:
                     break
-        finally:
-            bar.close()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self.train_seconds += time.perf_counter() - started
 
-    def _sync_progress(self, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, bar: tqdm) -> None:
+    def _sync_progress(self, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> None:
         """The one host sync every ``log_every`` steps: running figures, NaN check, callbacks."""
         loss_total, correct_total = torch.stack([loss_sum, correct]).tolist()
         if not math.isfinite(loss_total):
@@ -327,16 +314,8 @@ class Trainer:
             "recent_acc": correct_total / seen,
             "lr": self.lr,
         }
-        bar.update(self.step - bar.n)
-        bar.set_postfix(loss=f"{record['train_loss']:.3f}", acc=f"{record['train_acc']:.1%}", lr=f"{self.lr:.2g}")
-        if self.log:
-            self.log.scalars(
-                self.global_step,
-                {"train/loss": record["recent_loss"], "train/accuracy": record["recent_acc"], "train/lr": self.lr},
-            )
         self.step_history.append(record)
-        for callback in self.callbacks:
-            callback("step", record)
+        self.display.step(self.step, self.global_step, record)
 
     def _end_epoch(self) -> None:
         totals = torch.tensor(
@@ -365,18 +344,12 @@ class Trainer:
         if self.epoch == self.config.epochs and self.read_test:  # the end: the test set, read once
             self.evaluation = evaluate(self.model, self.test_data, self.test_transform, dtype=self.dtype)
         if self.rank == 0:
-            if self.log:
-                figures = {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")}
-                if self.evaluation is not None:
-                    figures.update({"test/top1": self.evaluation.top1, "test/top5": self.evaluation.top5})
-                self.log.scalars(self.epoch * self.steps_per_epoch, figures)
-                self.log.model(self.epoch, self.model)
             if self.checkpoints:
                 self._record_conv1()
                 self.save(self.run_dir / "last.pt")
             write_history(self.run_dir, self.history, self.step_history)
-        for callback in self.callbacks:
-            callback("epoch", record)
+        test = {"top1": self.evaluation.top1, "top5": self.evaluation.top5} if self.evaluation else {}
+        self.display.epoch(self.epoch * self.steps_per_epoch, record, test, self.model)
 
     # -- checkpoints and records ----------------------------------------------------------
 
@@ -453,17 +426,6 @@ class Trainer:
     def _record_conv1(self) -> None:
         """Append conv1's filters to ``conv1.pt`` (epoch 0 is the initialisation), for notebook 05."""
         record_conv1(self.run_dir / "conv1.pt", self.epoch, self.model.conv1.weight, self.config.variant)
-
-    def _write_result(self, result: RunResult) -> None:
-        write_result(
-            result,
-            device=env.device_name(self.device),
-            device_type=self.device.type,
-            precision=str(self.dtype).replace("torch.", ""),
-            processes=self.world,
-            train_images=len(self.train_data),
-            budget=self.budget,
-        )
 
 
 def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> RunResult:
