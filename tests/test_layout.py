@@ -144,3 +144,14 @@ def test_the_lessons_never_import_the_commands(module):
 @pytest.mark.parametrize("module", sorted(set(SOURCES) - DATA_MODULES))
 def test_only_the_data_modules_read_image_files(module):
     assert not reads_image_files(module), f"{module} reads image files itself; use alexnet_lib.images"
+
+
+def test_the_readme_table_names_every_core_module():
+    """The README's package table is the layout's map: every core module and command has a row."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| module | job |") :].split("\n\n")[0]
+    first_cells = [row.split("|")[1].strip(" `") for row in table.splitlines()]
+    named = {f"alexnet_lib.{name}" for cell in first_cells for name in cell.split("`, `")}
+    core = {m for m in SOURCES if not is_lesson(m) and m not in {"alexnet_lib", "alexnet_lib.__main__"}}
+    assert not core - named, f"the README's package table has no row for {sorted(core - named)}"
+    assert "lessons.architecture` … `lessons.claims" in table  # the lessons: one module per notebook, 01 to 07
