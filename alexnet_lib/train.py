@@ -289,8 +289,7 @@ class Trainer:
                     seen_since_sync = 0
                 if self.stop_requested:
                     break
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
+        timing.synchronize(self.device)
         self.train_seconds += time.perf_counter() - started
 
     def _sync_progress(self, loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> None:
