@@ -33,11 +33,28 @@ def defined(source: str, name: str, namespace: dict) -> object:
     return scope[name]
 
 
+def exercise(notebook: str, grade_id: str, name: str, namespace: dict, *, student: bool = False) -> object:
+    """``name`` as exercise cell ``grade_id`` defines it: the teacher's solution, or (``student``) nbgrader's stub."""
+    source = exercise_source(notebook, grade_id)
+    return defined(student_source(source) if student else source, name, namespace)
+
+
 def graded_cells(notebook: str) -> list[str]:
     """The sources of ``notebooks/<notebook>.ipynb``'s solution and autograded test cells, in order."""
     cells = json.loads((ROOT / "notebooks" / f"{notebook}.ipynb").read_text())["cells"]
     marked = [(c["source"], c["metadata"].get("nbgrader", {})) for c in cells]
     return ["".join(source) for source, mark in marked if mark.get("solution") or mark.get("grade")]
+
+
+def graded_cells_say_correct(notebook: str, namespace: dict, exercises: int) -> None:
+    """Run the teacher edition's solution and test cells in ``namespace`` (the checks they call): every
+    exercise's shown test and its hidden one print "Correct!", and nothing else is printed."""
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        for source in graded_cells(notebook):
+            exec(source, namespace)  # the course's own notebook cells
+    lines = printed.getvalue().splitlines()
+    assert len(lines) == 2 * exercises and all(line.startswith("Correct!") for line in lines), lines
 
 
 def outcome(check, answer, seed=0) -> str:

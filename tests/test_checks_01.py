@@ -1,35 +1,25 @@
 """Lesson 01's checks: the notebook's solutions pass, nbgrader's stubs are "not done yet", slips get their diagnosis."""
 
-import json
-import re
-
 import pytest
 import torch
 from torch import nn
 
-from alexnet_lib.lessons.architecture import HINTS, buggy_models, check_lrn, check_my_alexnet
+from alexnet_lib.lessons.architecture import buggy_models, check_lrn, check_my_alexnet
 from alexnet_lib.model import LocalResponseNorm, alexnet
 
-from .conftest import ROOT, fails
+from .conftest import fails
+from .notebook_exercises import exercise
 
-NOTEBOOK = ROOT / "notebooks" / "01_architecture.ipynb"
-SOLUTION = re.compile(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n?", re.S | re.M)
-CODE_IN_HINT = re.compile(r"\bdef\b|\blambda\b|\breturn\b|\bimport\b|[\w\]]\(|=|torch\.|\.\w+\(")
+NOTEBOOK = "01_architecture"
 
 
-def exercise(grade_id: str, student: bool = False) -> dict:
-    """The namespace after running the notebook's exercise cell ``grade_id``; ``student``: nbgrader's stub instead."""
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    source = next("".join(c["source"]) for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-    if student:  # what nbgrader generate_assignment writes in place of the solution
-        source = SOLUTION.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()\n", source)
-    namespace = {"torch": torch, "nn": nn}
-    exec(compile(source, grade_id, "exec"), namespace)
-    return namespace
+def solution(grade_id: str, name: str, student: bool = False):
+    """What the notebook's exercise cell ``grade_id`` defines as ``name``; ``student``: nbgrader's stub instead."""
+    return exercise(NOTEBOOK, grade_id, name, {"torch": torch, "nn": nn}, student=student)
 
 
 def test_the_notebook_solutions_pass_on_the_shown_and_hidden_inputs(capsys):
-    my_lrn, my_alexnet = exercise("ex01_lrn")["my_lrn"], exercise("ex01_network")["my_alexnet"]
+    my_lrn, my_alexnet = solution("ex01_lrn", "my_lrn"), solution("ex01_network", "my_alexnet")
     for seed in (0, 7):
         assert check_lrn(my_lrn, seed=seed)
         assert check_my_alexnet(my_alexnet, seed=seed)
@@ -38,9 +28,9 @@ def test_the_notebook_solutions_pass_on_the_shown_and_hidden_inputs(capsys):
 
 def test_untouched_stubs_are_not_done_yet():
     with pytest.raises(AssertionError, match=r"^Not done yet: write my_lrn .*\(hint\('01\.1'\) for a hint\)$"):
-        check_lrn(exercise("ex01_lrn", student=True)["my_lrn"])
+        check_lrn(solution("ex01_lrn", "my_lrn", student=True))
     with pytest.raises(AssertionError, match=r"^Not done yet: write my_alexnet .*\(hint\('01\.2'\) for a hint\)$"):
-        check_my_alexnet(exercise("ex01_network", student=True)["my_alexnet"])
+        check_my_alexnet(solution("ex01_network", "my_alexnet", student=True))
 
 
 def lrn_summing(a, alpha=1e-4, beta=0.75, k=2.0, mean=False):
@@ -78,7 +68,7 @@ def changed(index: int, layer: nn.Module):
     """The notebook's solution with stage ``index`` replaced (or removed, when ``layer`` is None)."""
 
     def build():
-        stages = list(exercise("ex01_network")["my_alexnet"]())
+        stages = list(solution("ex01_network", "my_alexnet")())
         if layer is None:
             del stages[index]
         else:
@@ -89,9 +79,9 @@ def changed(index: int, layer: nn.Module):
 
 
 def test_network_slips_get_their_diagnosis(capsys):
-    solution = exercise("ex01_network")["my_alexnet"]
+    my_alexnet = solution("ex01_network", "my_alexnet")
     paper_lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
-    assert fails(check_my_alexnet, lambda: nn.Sequential(*solution(), nn.ReLU()))  # ReLU on the logits
+    assert fails(check_my_alexnet, lambda: nn.Sequential(*my_alexnet(), nn.ReLU()))  # ReLU on the logits
     assert fails(check_my_alexnet, changed(2, paper_lrn))  # nn.LocalResponseNorm with the paper's alpha
     assert fails(check_my_alexnet, changed(3, nn.MaxPool2d(2, 2)))  # pooling that does not overlap
     assert fails(check_my_alexnet, changed(4, nn.Conv2d(96, 256, 5)))  # conv2 without padding
@@ -115,13 +105,6 @@ def test_network_check_refuses_the_library_net(capsys):
     assert alexnet("paper").conv1.out_channels == 96  # restored after the check
 
 
-def test_hints_have_three_steps_and_no_code():
-    assert set(HINTS) == {"01.1", "01.2"}
-    for steps in HINTS.values():
-        assert len(steps) == 3
-        assert all(not CODE_IN_HINT.search(step) for step in steps), steps
-
-
 def test_the_buggy_models_really_have_the_bugs():
     models = buggy_models()
     names_a = [name for name, _ in models["A"].named_children()]
@@ -132,14 +115,14 @@ def test_the_buggy_models_really_have_the_bugs():
 
 
 def test_an_lrn_module_of_the_learners_own_passes_and_the_notebooks_random_stream_is_untouched(capsys):
-    my_lrn = exercise("ex01_lrn")["my_lrn"]
+    my_lrn = solution("ex01_lrn", "my_lrn")
 
     class MyLRN(nn.Module):  # defined here, not in torch: counted as the learner's own LRN
         def forward(self, a):
             return my_lrn(a)
 
     def my_alexnet():
-        stages = list(exercise("ex01_network")["my_alexnet"]())
+        stages = list(solution("ex01_network", "my_alexnet")())
         return nn.Sequential(*(MyLRN() if isinstance(s, nn.LocalResponseNorm) else s for s in stages))
 
     torch.manual_seed(123)

@@ -1,34 +1,25 @@
 """Lesson 02's checks: the notebook's solutions pass, nbgrader's stubs are "not done yet", slips get their diagnosis."""
 
-import json
-import re
-
 import pytest
 import torch
 
-from alexnet_lib.lessons.data import HINTS, check_colour_shift, check_crop_and_mirror
+from alexnet_lib.lessons.data import check_colour_shift, check_crop_and_mirror
 from alexnet_lib.transforms import BatchTransform, pca_noise
 
-from .conftest import ROOT, fails
+from .conftest import fails
+from .notebook_exercises import exercise
 
-NOTEBOOK = ROOT / "notebooks" / "02_data.ipynb"
-SOLUTION = re.compile(r"^( *)### BEGIN SOLUTION\n.*?^ *### END SOLUTION\n?", re.S | re.M)
-CODE_IN_HINT = re.compile(r"\bdef\b|\blambda\b|\breturn\b|\bimport\b|[\w\]]\(|=|torch\.|\.\w+\(")
+NOTEBOOK = "02_data"
+FUNCTIONS = {"ex02_crop": "my_crop_and_mirror", "ex02_colour": "my_colour_shift"}
 
 
-def exercise(grade_id: str, student: bool = False):
+def solution(grade_id: str, student: bool = False):
     """The function the notebook's exercise cell ``grade_id`` defines; ``student``: with nbgrader's stub."""
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    source = next("".join(c["source"]) for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-    if student:  # what nbgrader generate_assignment writes in place of the solution
-        source = SOLUTION.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()\n", source)
-    namespace = {"torch": torch}
-    exec(compile(source, grade_id, "exec"), namespace)
-    return next(value for name, value in namespace.items() if name.startswith("my_"))
+    return exercise(NOTEBOOK, grade_id, FUNCTIONS[grade_id], {"torch": torch}, student=student)
 
 
 def test_the_notebook_solutions_pass_on_several_seeds(capsys):
-    crop, shift = exercise("ex02_crop"), exercise("ex02_colour")
+    crop, shift = solution("ex02_crop"), solution("ex02_colour")
     for seed in range(8):  # the bounds are many standard deviations wide: no seed fails a right answer
         assert check_crop_and_mirror(crop, seed=seed)
         assert check_colour_shift(shift, seed=seed)
@@ -37,9 +28,9 @@ def test_the_notebook_solutions_pass_on_several_seeds(capsys):
 
 def test_untouched_stubs_are_not_done_yet():
     with pytest.raises(AssertionError, match=r"^Not done yet: write my_crop_and_mirror .*\(hint\('02\.1'\)"):
-        check_crop_and_mirror(exercise("ex02_crop", student=True))
+        check_crop_and_mirror(solution("ex02_crop", student=True))
     with pytest.raises(AssertionError, match=r"^Not done yet: write my_colour_shift .*\(hint\('02\.2'\)"):
-        check_colour_shift(exercise("ex02_colour", student=True))
+        check_colour_shift(solution("ex02_colour", student=True))
 
 
 def crops_at(images, side, tops, lefts, mirrored):
@@ -50,7 +41,7 @@ def crops_at(images, side, tops, lefts, mirrored):
 
 
 def test_crop_slips_get_their_diagnosis(capsys):
-    right = exercise("ex02_crop")
+    right = solution("ex02_crop")
 
     def exclusive_end(images, side, generator):
         n, _, height, width = images.shape
@@ -94,7 +85,7 @@ def shifted(alpha_draw, scale, vectors_t=True):
 
 def test_colour_shift_slips_get_their_diagnosis(capsys):
     gaussian = lambda n, g: torch.randn(n, 3, generator=g) * 0.1  # noqa: E731
-    right = exercise("ex02_colour")
+    right = solution("ex02_colour")
     assert check_colour_shift(shifted(gaussian, torch.sqrt))  # an equivalent written differently passes too
     assert fails(check_colour_shift, shifted(gaussian, lambda values: values))  # §4.1 as printed
     assert fails(check_colour_shift, shifted(gaussian, torch.sqrt, vectors_t=False))
@@ -128,10 +119,3 @@ def test_colour_shift_check_refuses_the_library(capsys):
         check_colour_shift, lambda images, values, vectors, g: pca_noise(stats_like, len(images), 0.1, g, "cpu")
     )
     assert "library's pca_noise" in capsys.readouterr().out
-
-
-def test_hints_have_three_steps_and_no_code():
-    assert set(HINTS) == {"02.1", "02.2"}
-    for steps in HINTS.values():
-        assert len(steps) == 3
-        assert all(not CODE_IN_HINT.search(step) for step in steps), steps
