@@ -25,19 +25,7 @@
 #   runs at 8,000 img/s (then about 7.5 min). The script prints the total and warns above 9 min.
 # The dry run (tiny sizes, 67 px, a few hundred images) takes about 2 minutes on 2 CPU cores.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-PY="${PYTHON:-python3}"
-[[ -z "${PYTHON:-}" && -x .venv/bin/python ]] && PY=.venv/bin/python # the course's venv (make) when there is one
-DRY=0
-case "${1:-}" in
-    --dry-run) DRY=1 ;;
-    "") ;;
-    *)
-        echo "usage: bash benchmarks/gpu_check.sh [--dry-run]" >&2
-        exit 2
-        ;;
-esac
+source "$(dirname "$0")/gpu_preamble.sh" "$@"
 CIFAR_EPOCHS="${CIFAR_EPOCHS:-5}"
 
 if ((DRY)); then
@@ -49,10 +37,6 @@ if ((DRY)); then
     DATA_PIPELINE=(--size 67 --batch-size 8 --batches 2 --warmup 1 --workers 1)
     INFERENCE=(--image-size 67 --batch-sizes 1 8 --min-seconds 0.05)
 else
-    if ! "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
-        echo "error: no CUDA GPU here; bash benchmarks/gpu_check.sh --dry-run checks the script on a CPU" >&2
-        exit 1
-    fi
     OUT="${ALEXNET_OUTPUT_DIR:-outputs}/gpu-check"
     RESULTS=results
     TRAIN_SHRINK=()

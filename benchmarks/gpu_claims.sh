@@ -25,19 +25,7 @@
 # 9-10 s per claim alone, 22-26 s once other jobs started); under heavy load (6-7) an earlier, larger
 # dry run (128 images, checkpoints written) took 11 min 55 s.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-PY="${PYTHON:-python3}"
-[[ -z "${PYTHON:-}" && -x .venv/bin/python ]] && PY=.venv/bin/python
-DRY=0
-case "${1:-}" in
-    --dry-run) DRY=1 ;;
-    "") ;;
-    *)
-        echo "usage: bash benchmarks/gpu_claims.sh [--dry-run]" >&2
-        exit 2
-        ;;
-esac
+source "$(dirname "$0")/gpu_preamble.sh" "$@"
 CLAIMS=(overlapping_pooling dropout pca_noise ten_crops lrn_alexnet)
 
 if ((DRY)); then
@@ -46,10 +34,6 @@ if ((DRY)); then
     # the documented override for tests and dry runs: every run tiny (the record's settings say so)
     export ALEXNET_CLAIMS_OVERRIDES='{"train_subset": 64, "val_subset": 32, "batch_size": 32, "epochs": 1}'
 else
-    if ! "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
-        echo "error: no CUDA GPU here; bash benchmarks/gpu_claims.sh --dry-run checks the script on a CPU" >&2
-        exit 1
-    fi
     RESULTS=results/claims
     PROFILE=full
 fi
