@@ -1,5 +1,6 @@
-"""Figures several lessons share: image grids, grouped-convolution wiring, confusion matrices, images
-shown as the network saw them. A figure that one lesson alone draws lives in that lesson's module."""
+"""Figures several lessons share: image grids, grouped-convolution wiring, confusion matrices, the most
+confident mistakes, images shown as the network saw them. A figure that one lesson alone draws lives in
+that lesson's module."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 from torch import nn
+
+from .evaluate import Evaluation
 
 
 def show_images(
@@ -30,11 +33,11 @@ def show_images(
         axis.axis("off")
         if index >= n:
             continue
-        image = images[index].clamp(0, 1)
+        image = images[index].float().clamp(0, 1).numpy()  # a NumPy array, as matplotlib expects
         if image.shape[0] == 1:
             axis.imshow(image[0], cmap="gray", vmin=0, vmax=1)
         else:
-            axis.imshow(image.permute(1, 2, 0))
+            axis.imshow(image.transpose(1, 2, 0))
         if titles is not None:
             axis.set_title(titles[index], fontsize=8)
     if title:
@@ -84,6 +87,18 @@ def plot_confusion(confusion: torch.Tensor, classes: Sequence[str], title: str =
     axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def show_confident_mistakes(
+    evaluation: Evaluation, images: torch.Tensor, classes: Sequence[str], count: int = 16
+) -> Figure:
+    """The ``count`` mistakes the model was surest of, each titled true class → prediction and its probability."""
+    mistakes = evaluation.confident_mistakes(count)
+    titles = [
+        f"{classes[evaluation.labels[i]]}\n→ {classes[evaluation.predictions[i]]} {evaluation.probs[i].max():.0%}"
+        for i in mistakes
+    ]
+    return show_images(images[mistakes], titles, columns=8, size=1.5, title="Most confident mistakes: true → predicted")
 
 
 def denormalize(inputs: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """Evaluation: top-k, the paper's 10 crops, confusion, mistakes."""
 
+import pytest
 import torch
 
 from alexnet_lib import alexnet
@@ -52,3 +53,18 @@ def test_evaluate_leaves_a_training_model_in_training_mode(fashion_small):
         BatchTransform(67, fashion_small.stats, train=False),
     )
     assert model.training
+
+
+def test_the_confident_mistakes_figure_titles_each_image_true_then_predicted():
+    import matplotlib.pyplot as plt
+
+    from alexnet_lib.visualize import show_confident_mistakes
+
+    probs = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.6, 0.3, 0.1], [0.1, 0.2, 0.7]])
+    result = Evaluation(probs, torch.tensor([0, 1, 1, 0]), ["cat", "dog", "ship"])
+    images = torch.arange(4, dtype=torch.uint8).view(4, 1, 1, 1).expand(4, 3, 8, 8)
+    figure = show_confident_mistakes(result, images, result.classes)
+    titles = [axis.get_title() for axis in figure.axes if axis.get_title()]
+    assert titles == ["cat\n→ ship 70%", "dog\n→ cat 60%"]  # the surer mistake first
+    assert figure.axes[0].get_images()[0].get_array()[0, 0, 0] == pytest.approx(3 / 255)  # image 3 first
+    plt.close(figure)
