@@ -48,14 +48,13 @@ def train_arm(
     No checkpoint is written unless ``checkpoints``: the record holds all a claim needs, and an
     AlexNet's checkpoint with its optimiser state takes seconds to write on a CPU (and ~750 MB at 227 px).
     """
-    trainer = Trainer(config, read_test=read_test, checkpoints=checkpoints)
 
     def watch(event: str, record: dict[str, Any]) -> None:  # Fig. 1 stops at the target training error
         reached = target is not None and 1 - record["train_acc"] <= target
         if event == "epoch" and (reached or (cap_seconds and record["train_seconds"] >= cap_seconds)):
             trainer.request_stop()
 
-    trainer.callbacks.append(watch)
+    trainer = Trainer(config, [watch], read_test=read_test, checkpoints=checkpoints)
     result = trainer.fit()
     curve = [
         {

@@ -63,7 +63,6 @@ class Trainer:
         checkpoints: bool = True,  # False: write no last.pt or conv1.pt (claim experiments keep only their records)
     ) -> None:
         self.config, self.read_test, self.checkpoints = config, read_test, checkpoints
-        self.callbacks = list(callbacks)
         self._place()
         self._load_data(data)
         self._build_model()
@@ -89,7 +88,7 @@ class Trainer:
         self.stop_requested = False
         self.run_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else default_run_dir(config.dataset)
         log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
-        self.display = RunDisplay(self.callbacks, log, show_bar=self.rank == 0)
+        self.display = RunDisplay(list(callbacks), log, show_bar=self.rank == 0)
         if resumed is not None:
             self.load_state(resumed)
         if self.rank == 0 and self.epoch == 0 and self.step == 0 and checkpoints:

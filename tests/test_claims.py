@@ -140,3 +140,15 @@ def test_the_readme_names_the_claims_commands_and_every_record_it_links_exists()
     assert "python -m alexnet_lib claims list" in readme and "python -m alexnet_lib claims run" in readme
     links = re.findall(r"\((results/claims/[^)]+)\)", readme)
     assert all((ROOT / link).exists() for link in links), [link for link in links if not (ROOT / link).exists()]
+
+
+def test_an_arm_stops_once_its_training_error_reaches_the_target(tmp_path, monkeypatch):
+    """Fig. 1's runs stop at a training error, not at their epoch count: the trainer's callback asks it to."""
+    from alexnet_lib.claims_run import train_arm
+    from alexnet_lib.config import load_config
+
+    monkeypatch.setenv("ALEXNET_OUTPUT_DIR", str(tmp_path))
+    config = load_config("cifar10", "quick", **TINY, epochs=3, image_size=67, checkpoint_dir=str(tmp_path / "run"))
+    common = dict(cap_seconds=None, read_test=False, ten_crops=False)
+    assert len(train_arm(config, target=1.0, **common)["curve"]) == 1  # any error reaches 100%: one epoch
+    assert len(train_arm(config, target=None, **common)["curve"]) == 3  # no target: every epoch
