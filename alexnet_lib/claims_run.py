@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from . import env
-from .claims import EXPERIMENTS, MEASURES, SIZE_KEYS, Experiment, experiment
-from .claims_report import describe, plot_record, record_path, verdict, versions, write_record
+from .claims import EXPERIMENTS, SIZE_KEYS, Experiment, experiment
+from .claims_report import plot_record, record_path, summarize, versions, write_record
 from .config import TrainConfig, load_config
 from .errors import CourseError
 from .evaluate import evaluate
@@ -112,6 +112,8 @@ def run_claim(
     out_dir: Path | None = None,
     overrides: dict[str, Any] | None = None,
     keep_checkpoints: bool = False,
+    first_seed: int = 0,
+    lrs: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Run claim ``name`` at ``profile`` size on ``seeds`` seeds; write and return its record.
 
@@ -120,6 +122,9 @@ def run_claim(
     ``overrides`` change every run's settings (tests shrink runs with it, or through the CLI with the
     ``ALEXNET_CLAIMS_OVERRIDES``, a JSON object, which only tests and ``gpu_claims.sh --dry-run`` set;
     the record's settings say so).
+    ``first_seed`` and ``lrs`` (each arm's lr by its label) add seeds to an earlier record without
+    tuning again: seeds ``first_seed`` .. ``first_seed + seeds - 1`` at that record's tuned lrs
+    (``merge_records`` joins the two).
     """
     exp = experiment(name)
     if overrides is None and os.environ.get("ALEXNET_CLAIMS_OVERRIDES"):  # tests and dry runs: tiny runs by the CLI
@@ -136,12 +141,14 @@ def run_claim(
     settings_of = {}
     for role, (label, arm) in arms.items():
         arm = dict(arm)
-        if "lr_candidates" in size and "lr" not in extra:
+        if lrs and label in lrs:
+            arm["lr"], tuning[label] = lrs[label], {"given": lrs[label]}
+        elif "lr_candidates" in size and "lr" not in extra:
             arm["lr"], tuning[label] = tune_lr(exp, profile, arm, runs_dir / _slug(label) / "tune", extra)
         arms[role] = (label, arm)
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in arms.values()}
     target = size.get("target_train_error")
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         claimed_run = None
         for role in ("claimed", "baseline"):  # the claimed arm first: Fig. 1 caps tanh by ReLU's epochs
             label, arm = arms[role]
@@ -165,10 +172,13 @@ def run_claim(
             )
             runs[label].append(run)
             claimed_run = run if role == "claimed" else claimed_run
-    return _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir)
+    seed_list = list(range(first_seed, first_seed + seeds))
+    return _finish(exp, profile, device, seed_list, arms, runs, settings_of, tuning, extra, started, out_dir)
 
 
-def _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra, started, out_dir) -> dict[str, Any]:  # noqa: ANN001
+def _finish(
+    exp, profile, device, seed_list, arms, runs, settings_of, tuning, extra, started, out_dir
+) -> dict[str, Any]:  # noqa: ANN001
     """Values, verdict, record and plot."""
     target = exp.profiles[profile].get("target_train_error")
     values, censored = {}, {}
@@ -177,15 +187,7 @@ def _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra,
         measured = [measure(exp, run, target, ten) for run in runs[label]]
         values[label], censored[label] = [v for v, _ in measured], [c for _, c in measured]
     baseline, claimed = arms["baseline"][0], arms["claimed"][0]
-    summary = verdict(values[baseline], values[claimed])
-    summary |= {label: describe(v) for label, v in values.items()}
-    summary |= {"values": values, "censored": censored, "measure": MEASURES[exp.measure]}
-    summary["curve"] = "train_error" if exp.measure == "epochs_to_target" else "val_error"
-    if exp.measure == "epochs_to_target":
-        ratio = summary[baseline]["mean"] / max(summary[claimed]["mean"], 1e-9)
-        summary["ratio"] = ("at least " if any(censored[baseline]) else "") + f"{ratio:.1f}x"
-    if any(censored[claimed]):  # the claimed arm never reached the target: no honest ratio
-        summary |= {"verdict": "not separable at this scale", "why": "the claimed arm never reached the target"}
+    summary = summarize(exp.measure, baseline, claimed, values, censored)
     summary["wall_seconds"] = round(time.perf_counter() - started, 1)
     record = {
         "name": exp.name,
@@ -196,13 +198,13 @@ def _finish(exp, profile, device, seeds, arms, runs, settings_of, tuning, extra,
         "versions": versions(),
         "settings": {
             **{k: v for k, v in exp.profiles[profile].items()},
-            "seeds": seeds,
+            "seeds": len(seed_list),
             "overrides": extra,
             "lr_tuning": tuning,
             "runs": settings_of,
         },
         "arms": {"baseline": baseline, "claimed": claimed},
-        "seeds": list(range(seeds)),
+        "seeds": seed_list,
         "curves": {label: [run["curve"] for run in runs[label]] for label in runs},
         "summary": summary,
     }

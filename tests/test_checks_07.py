@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from alexnet_lib.claims_report import verdict
+from alexnet_lib.claims_report import t_quantile, verdict
 from alexnet_lib.lessons.claims import HINTS, check_ablation, check_prediction, check_record, check_verdict
 
 from .notebook_exercises import defined, exercise_source, outcome, stub, student_source
@@ -17,8 +17,11 @@ def assert_diagnosis(check, answer, diagnosis):
     assert "\n" not in message
 
 
+NOTEBOOK = {"t_quantile": t_quantile}  # what notebook 07's imports give an exercise cell
+
+
 def teacher(grade_id, name):
-    return defined(exercise_source("07_claims", grade_id), name, {})
+    return defined(exercise_source("07_claims", grade_id), name, NOTEBOOK)
 
 
 def untouched(grade_id, name):
@@ -56,18 +59,27 @@ def test_prediction_diagnoses(answer, diagnosis):
 # 07.2 -------------------------------------------------------------------------------------
 
 
-def rule(margin=2, strict=True, one_seed=True, contradicted=True, sign=1):
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # the t table's 97.5% points
+
+
+def rule(paired=True, student=True, one_seed=True, contradicted=True, sign=1):
     """The verdict rule with a typical slip switched on."""
 
     def my_verdict(baseline, claimed):
-        if one_seed and min(len(baseline), len(claimed)) < 2:
-            return "not separable at this scale"
-        difference = sign * (statistics.fmean(baseline) - statistics.fmean(claimed))
-        spread = max(max(baseline) - min(baseline), max(claimed) - min(claimed))
-        beyond = (lambda d: d > margin * spread) if strict else (lambda d: d >= margin * spread)
-        if beyond(difference):
+        n = len(baseline)
+        if n < 2:  # with the slip: judged by the gap alone
+            return "not separable at this scale" if one_seed else "reproduced"
+        if paired:
+            differences = [sign * (b - c) for b, c in zip(baseline, claimed, strict=True)]
+            mean, se = statistics.fmean(differences), statistics.stdev(differences) / n**0.5
+        else:
+            mean = sign * (statistics.fmean(baseline) - statistics.fmean(claimed))
+            se = ((statistics.variance(baseline) + statistics.variance(claimed)) / n) ** 0.5
+        t = (T975[n - 1] if paired else T975.get(2 * n - 2, 2.3)) if student else 1.96
+        low, high = mean - t * se, mean + t * se
+        if low > 0:
             return "reproduced"
-        if contradicted and beyond(-difference):
+        if contradicted and high < 0:
             return "contradicted"
         return "not separable at this scale"
 
@@ -83,8 +95,8 @@ def test_verdict_solution_passes_every_seed(seed):
     ("answer", "diagnosis"),
     [
         (untouched("ex07_verdict", "my_verdict"), "Not done yet"),
-        (rule(margin=1), "1.5 times the spread"),
-        (rule(strict=False), "strictly more"),
+        (rule(student=False), "Student's t"),
+        (rule(paired=False), "paired"),
         (rule(one_seed=False), "one seed"),
         (rule(contradicted=False), "contradicted"),
         (rule(sign=-1), "lower is better"),
@@ -98,7 +110,7 @@ def test_verdict_diagnoses(answer, diagnosis):
 
 def test_the_library_rule_is_restored_after_a_refusal():
     outcome(check_verdict, lambda b, c: verdict(b, c)["verdict"])
-    assert verdict([0.4, 0.42], [0.3, 0.31])["verdict"] == "reproduced"
+    assert verdict([0.4, 0.42, 0.41], [0.3, 0.31, 0.33])["verdict"] == "reproduced"
 
 
 # 07.3 -------------------------------------------------------------------------------------
@@ -135,8 +147,8 @@ def test_ablation_diagnoses(answer, diagnosis):
 def test_record_check_recomputes_the_verdict():
     summary = verdict([0.40, 0.50], [0.38, 0.45])
     summary |= {"values": {"a": [0.40, 0.50], "b": [0.38, 0.45]}, "censored": {"a": [False] * 2, "b": [False] * 2}}
-    record = {key: {} for key in ("name", "claim", "profile", "device", "versions", "settings", "curves")}
-    record |= {"arms": {"baseline": "a", "claimed": "b"}, "seeds": [0, 1], "summary": summary}
+    record = {key: {} for key in ("claim", "profile", "device", "versions", "settings", "curves")}
+    record |= {"name": "lrn_cifar", "arms": {"baseline": "a", "claimed": "b"}, "seeds": [0, 1], "summary": summary}
     assert check_record(record)
     record["summary"]["verdict"] = "reproduced"
     with pytest.raises(AssertionError, match="does not follow the rule"):

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 import tempfile
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import claims_report
 from ..claims import EXPERIMENTS
-from ..claims_report import CONTRADICTED, MARGIN, NOT_SEPARABLE, RECORD_KEYS, REPRODUCED
+from ..claims_report import CONTRADICTED, NOT_SEPARABLE, RECORD_KEYS, REPRODUCED, t_quantile
 from ..config import TrainConfig, load_config
-from ..env import project_root
+from ..env import outputs_dir, project_root
 from ..errors import CourseError
 from .checking import correct, learner_result, not_yet, refusing, register_hints
 
@@ -34,12 +38,13 @@ HINTS = {
         "and one of the three verdict strings.",
     ),
     "07.2": (
-        "Compare the gap between the arms' means with how far each arm's own seeds disagree.",
-        "Reread section 1: lower is better, the difference is the baseline's mean minus the claimed arm's, the "
-        "spread is the larger of the two ranges, and the difference must be more than twice the spread, "
-        "strictly; one seed measures no spread.",
-        "Shape of the answer: if either list has one value, not separable; else the two means, the two ranges "
-        "and the larger range, then three cases: the claimed arm clearly better, clearly worse, or neither.",
+        "Work seed by seed: the two arms of a seed share its data, so look at how much the claimed arm wins on each.",
+        "Reread section 1: one difference per seed (the baseline's value minus the claimed arm's), their mean, "
+        "their sample standard deviation (n - 1 in the denominator), and Student's t for n - 1 degrees of freedom "
+        "(t_quantile gives it), not the normal's 1.96; one seed draws no interval.",
+        "Shape of the answer: if there is one seed, not separable; else the mean difference plus and minus t "
+        "times the standard error (the sd over the square root of n), then three cases: the whole interval "
+        "above zero, the whole interval below zero, or neither.",
     ),
     "07.3": (
         "An ablation changes one ingredient of the method and keeps everything else as it was.",
@@ -54,22 +59,38 @@ register_hints(HINTS)
 VERDICTS = (REPRODUCED, CONTRADICTED, NOT_SEPARABLE)
 
 
-def recorded(name: str) -> list[dict[str, Any]]:
-    """The full-size records of claim ``name`` in ``results/claims/`` (any device), newest layout only."""
+def records_folder() -> Path:
+    """Where the recorded full runs are: the checkout's ``results/claims/``, else the copy shipped in the package
+    (``alexnet_lib/records``, the same JSON files: Colab installs a wheel and has no checkout)."""
     folder = project_root() / "results" / "claims"
-    return [{**json.loads(path.read_text()), "path": str(path)} for path in sorted(folder.glob(f"{name}-full-*.json"))]
+    if folder.is_dir():
+        return folder
+    return Path(str(resources.files("alexnet_lib") / "records"))
+
+
+def recorded(name: str) -> list[dict[str, Any]]:
+    """The full-size records of claim ``name`` (any device), their verdicts re-derived under today's rule.
+
+    A shipped record has no plot beside it (the wheel carries the JSON only): ``show_claim`` draws one.
+    """
+    folder = records_folder()
+    found = sorted(folder.glob(f"{name}-full-*.json")) if folder.is_dir() else []
+    return [{**claims_report.rederive(json.loads(path.read_text())), "path": str(path)} for path in found]
 
 
 def summary_line(record: dict[str, Any]) -> str:
-    """One line: where and how big, each arm's mean (and spread), the verdict."""
+    """One line: where and how big, each arm's mean, the paired interval, the verdict."""
     summary, arms = record["summary"], record["arms"]
     seeds = len(record["seeds"])
-    means = ", ".join(
-        f"{arm} {summary[arm]['mean']:.3g} (range {summary[arm]['max'] - summary[arm]['min']:.2g})"
-        for arm in (arms["baseline"], arms["claimed"])
-    )
+    means = ", ".join(f"{arm} {summary[arm]['mean']:.3g}" for arm in (arms["baseline"], arms["claimed"]))
+    if summary.get("interval") is None:
+        span = ""
+    elif summary.get("scale") == "log ratio":
+        span = ", ratio interval [" + ", ".join(f"{math.exp(x):.2g}x" for x in summary["interval"]) + "]"
+    else:
+        span = ", difference interval [" + ", ".join(f"{x:+.3g}" for x in summary["interval"]) + "]"
     extra = f", ratio {summary['ratio']}" if "ratio" in summary else ""
-    return f"{record['profile']:5} {record['device']} {seeds} seed(s): {means}{extra} -> {summary['verdict']}"
+    return f"{record['profile']:5} {record['device']} {seeds} seed(s): {means}{extra}{span} -> {summary['verdict']}"
 
 
 def show_claim(record: dict[str, Any]) -> None:
@@ -88,21 +109,18 @@ def show_claim(record: dict[str, Any]) -> None:
     display(Image(filename=record["plot"], width=640))
     for saved in full:
         png = Path(saved["path"]).with_suffix(".png")
-        if png.exists():
-            display(Image(filename=str(png), width=640))
+        if not png.exists():  # a shipped record: its plot is drawn from the JSON
+            png = claims_report.plot_record(saved, outputs_dir() / "claims-recorded" / png.name)
+        display(Image(filename=str(png), width=640))
 
 
 def check_record(record: dict[str, Any]) -> bool:
     """What any run can honestly show: the record is complete and its verdict is the rule's, not a wish."""
     assert set(RECORD_KEYS) <= set(record), f"incomplete record: {set(RECORD_KEYS) - set(record)}"
-    values = record["summary"]["values"]
-    baseline, claimed = values[record["arms"]["baseline"]], values[record["arms"]["claimed"]]
-    expected = claims_report.verdict(baseline, claimed)["verdict"]
-    if any(record["summary"]["censored"][record["arms"]["claimed"]]):
-        expected = NOT_SEPARABLE
+    expected = claims_report.rederive(record)["summary"]["verdict"]
     assert record["summary"]["verdict"] == expected, "the verdict does not follow the rule"
     if len(record["seeds"]) < 2:
-        assert expected == NOT_SEPARABLE  # one seed never separates: no spread was measured
+        assert expected == NOT_SEPARABLE  # one seed never separates: no interval can be drawn
     return True
 
 
@@ -149,47 +167,49 @@ def check_prediction(my_prediction: Callable[[], Any], claim: str = "dropout") -
 
 
 def verdict_cases(seed: int) -> list[tuple[str, list[float], list[float]]]:
-    """(kind, baseline, claimed) on integer epochs-to-target values, exact in floating point.
+    """(kind, baseline, claimed) per-seed values, integers as floats.
 
-    The kinds a learner's rule may get wrong: one seed, a difference of 1.5 spreads (more than one,
-    not clearly), exactly two spreads (not strictly more), a clear win, a clear loss; then random ones.
+    The kinds a learner's rule may get wrong: one seed; two seeds that agree (t with one degree of
+    freedom is 12.7, not 1.96); arms that move together from seed to seed (pairing cancels it); a
+    clear win; a clear loss; then random ones, none within a hair of the interval's edge.
     """
     rng = random.Random(seed)
     cases = []
     for _ in range(3):
-        base, step = rng.randint(20, 60), rng.choice((2, 4, 6))  # step: the spread
-        pair = [float(base), float(base + step)]
-
-        def shifted(by: float, pair: list[float] = pair) -> list[float]:
-            return [value - by for value in pair]
-
+        base, step = rng.randint(20, 60), rng.randint(5, 15)
+        offsets = [0, 2 * step, step, 3 * step]  # what each seed does to both arms
+        wins = [rng.choice((2, 3)) for _ in offsets]
+        wins[0], wins[1] = 2, 3
         cases += [
             ("one seed", [float(base)], [float(base - 5 * step)]),
-            ("1.5 spreads", pair, shifted(1.5 * step)),
-            ("2 spreads", pair, shifted(MARGIN * step)),
-            ("a clear win", pair, shifted(3 * step)),
-            ("a clear loss", pair, shifted(-3 * step)),
+            ("two seeds", [float(base), float(base + step)], [float(base - 3), float(base + step - 2)]),
+            ("a clear win", [float(base + i) for i in range(3)], [float(base + i - 6 - i) for i in range(3)]),
+            ("a clear loss", [float(base + i) for i in range(3)], [float(base + i + 6 + i) for i in range(3)]),
+            ("together", [float(base + o) for o in offsets], [float(base + o - w) for o, w in zip(offsets, wins)]),  # noqa: B905
         ]
+    # the named cases first, in this order, so a slip gets its name; then random ones
+    named = len(cases)
     while len(cases) < 55:
-        seeds, base, shift = rng.randint(2, 5), rng.randint(20, 60), rng.randint(-16, 16)
-        baseline = [float(base + rng.randint(0, 4)) for _ in range(seeds)]
-        claimed = [float(base - shift + rng.randint(0, 4)) for _ in range(seeds)]
-        gap = abs(sum(baseline) / seeds - sum(claimed) / seeds)
-        spread = max(max(baseline) - min(baseline), max(claimed) - min(claimed))
-        if abs(gap - MARGIN * spread) > 1e-6:  # on the edge a mean's rounding could decide: the edge cases test it
+        seeds, base, shift = rng.randint(2, 6), rng.randint(20, 60), rng.randint(-8, 8)
+        common = [rng.randint(0, 10) for _ in range(seeds)]
+        baseline = [float(base + c + rng.randint(0, 4)) for c in common]
+        claimed = [float(base - shift + c + rng.randint(0, 4)) for c in common]
+        low, high = claims_report.verdict(baseline, claimed).get("interval") or (-1.0, 1.0)
+        if min(abs(low), abs(high)) > 1e-3:  # on the edge the arithmetic's rounding could decide
             cases.append(("random", baseline, claimed))
-    rng.shuffle(cases)
+    assert len(cases) > named
     return cases
 
 
 VERDICT_SLIPS = {
-    "one seed": "with one seed per arm no spread is measured, so the rule says not separable whatever the gap",
-    "1.5 spreads": "here the difference is 1.5 times the spread: more than the seeds' spread, but not clearly; "
-    f"the rule asks for more than {MARGIN} times it",
-    "2 spreads": f"here the difference is exactly {MARGIN} times the spread: the rule asks for strictly more",
-    "a clear win": "here the claimed arm's values are lower (better) by 3 spreads: lower is better, and the "
-    "difference is the baseline's mean minus the claimed arm's",
-    "a clear loss": "here the claimed arm's values are higher (worse) by 3 spreads: lower is better, so the "
+    "one seed": "with one seed per arm no interval can be drawn, so the rule says not separable whatever the gap",
+    "two seeds": f"with two seeds the interval is t(0.975, 1) = {t_quantile(1):.1f} standard errors wide each way, "
+    "not 1.96: Student's t for n - 1 degrees of freedom",
+    "together": "here both arms move together from seed to seed and the claimed arm wins on every seed: take the "
+    "differences seed by seed (paired), not the arms' own spreads",
+    "a clear win": "here the claimed arm's values are lower (better) on every seed: lower is better, and each "
+    "difference is the baseline's value minus the claimed arm's",
+    "a clear loss": "here the claimed arm's values are higher (worse) on every seed: lower is better, so the "
     "paper's claim is contradicted",
 }
 
@@ -199,7 +219,8 @@ def check_verdict(my_verdict: Callable[[list[float], list[float]], Any], seed: i
     cases = verdict_cases(seed)
     expected = [claims_report.verdict(baseline, claimed)["verdict"] for _, baseline, claimed in cases]
     todo = "return one of the three verdict strings for the two lists of per-seed values."
-    with refusing(my_verdict, claims_report.verdict, why="write the rule yourself"):
+    refused = (claims_report.verdict, claims_report.t_interval)
+    with refusing(my_verdict, *refused, why="write the rule yourself (t_quantile is yours to use)"):
         for (kind, baseline, claimed), right in zip(cases, expected, strict=True):
             got = learner_result("my_verdict", my_verdict, list(baseline), list(claimed), todo=todo, hint="07.2")
             if got not in VERDICTS:
@@ -256,6 +277,67 @@ def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
     if len(history) != 1:
         not_yet("the tiny run did not finish its epoch.", "07.3")
     return correct(f"it changes only {name} ({getattr(baseline, name)!r} -> {getattr(ablation, name)!r}) and trains.")
+
+
+def old_rule(baseline: np.ndarray, claimed: np.ndarray, margin: float = 2.0) -> np.ndarray:
+    """The rule before issue 21, on many experiments at once (rows): the difference of the means beyond
+    ``margin`` times the larger arm's range. True where it says "reproduced"."""
+    spread = np.maximum(np.ptp(baseline, axis=-1), np.ptp(claimed, axis=-1))
+    return baseline.mean(axis=-1) - claimed.mean(axis=-1) > margin * spread
+
+
+def paired_rule(baseline: np.ndarray, claimed: np.ndarray) -> np.ndarray:
+    """Today's rule (``claims_report.verdict``) on many experiments at once: True where it says "reproduced"."""
+    return claims_report.t_interval(baseline - claimed)[1] > 0
+
+
+def unpaired_rule(baseline: np.ndarray, claimed: np.ndarray) -> np.ndarray:
+    """The same interval without the pairing (a pooled two-sample t): True where it says "reproduced"."""
+    n = baseline.shape[-1]
+    pooled = np.sqrt((baseline.var(axis=-1, ddof=1) + claimed.var(axis=-1, ddof=1)) / n)
+    difference = baseline.mean(axis=-1) - claimed.mean(axis=-1)
+    return difference - claims_report.t_quantile(2 * n - 2) * pooled > 0
+
+
+def simulate(
+    rule: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    effect: float,
+    seeds: int,
+    *,
+    shared: float = 0.0,
+    trials: int = 20_000,
+    seed: int = 0,
+) -> float:
+    """How often ``rule`` says "reproduced" when the claimed arm is truly better by ``effect`` per-seed
+    standard deviations (each arm's own noise has sd 1); ``shared``: the sd of a noise both arms of a
+    seed share (its data order, its starting weights), which pairing cancels."""
+    rng = np.random.default_rng(seed)
+    common = shared * rng.standard_normal((trials, seeds))
+    baseline = common + rng.standard_normal((trials, seeds)) + effect
+    claimed = common + rng.standard_normal((trials, seeds))
+    return float(rule(baseline, claimed).mean())
+
+
+def show_detection_rates(
+    effect: float = 1.5, seeds: tuple[int, ...] = (2, 3, 4, 5, 6, 8, 10)
+) -> dict[str, list[float]]:
+    """Detection rate against seeds for the old rule and today's, on a true effect of ``effect`` sds; a figure."""
+    import matplotlib.pyplot as plt
+
+    rules = {"old: difference > 2 x range": old_rule, "paired 95% t interval (today)": paired_rule}
+    rates = {name: [simulate(rule, effect, n, trials=5000) for n in seeds] for name, rule in rules.items()}
+    rates["today's rule, no effect (false alarms)"] = [simulate(paired_rule, 0.0, n, trials=5000) for n in seeds]
+    figure, ax = plt.subplots(figsize=(6, 3.2))
+    for (name, values), style in zip(rates.items(), ("o--", "o-", "x:"), strict=True):
+        ax.plot(seeds, values, style, label=name)
+    ax.axhline(0.8, color="grey", linewidth=0.8)
+    ax.set_xlabel("seeds per arm")
+    ax.set_ylabel('share of experiments called "reproduced"')
+    ax.set_title(f"a true effect of {effect} per-seed standard deviations, 5,000 simulated experiments", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    plt.show()
+    return rates
 
 
 def claim_names() -> list[str]:
