@@ -1,9 +1,12 @@
 """The course's shape: requirements that keep Colab's torch, notebooks that follow the skeleton."""
 
 import json
+import os
 import re
 import subprocess
+import sys
 import tomllib
+import zipfile
 
 import pytest
 from packaging.requirements import Requirement
@@ -84,3 +87,45 @@ def test_every_notebook_follows_the_skeleton(path):
 def test_readme_links_every_notebook():
     readme = (ROOT / "README.md").read_text()
     assert all(f"notebooks/{path.name}" in readme for path in NOTEBOOKS)
+
+
+@pytest.mark.slow
+def test_notebook_07_finds_the_claim_records_in_an_installed_wheel(tmp_path):
+    """Colab installs a wheel and runs the notebooks outside a checkout: the records must travel in it."""
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            str(ROOT),
+            "-w",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("alexnet_course-*.whl")
+    installed = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(installed)  # what pip install puts in site-packages
+    shipped = sorted(p.name for p in (installed / "alexnet_lib" / "records").glob("*.json"))
+    assert shipped == sorted(p.name for p in (ROOT / "results" / "claims").glob("*.json"))
+    elsewhere = tmp_path / "content"  # Colab's working folder: no checkout above it
+    elsewhere.mkdir()
+    probe = (
+        "import alexnet_lib, json; from alexnet_lib.lessons.claims import recorded, summary_line; "
+        "found = recorded('relu_vs_tanh'); print(json.dumps([alexnet_lib.__file__, [r['path'] for r in found], "
+        "summary_line(found[0])]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=elsewhere, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    package, paths, line = json.loads(done.stdout.splitlines()[-1])
+    assert package.startswith(str(installed))  # the wheel's copy, not the checkout's
+    assert paths and all(path.startswith(str(installed / "alexnet_lib" / "records")) for path in paths)
+    assert "seed(s)" in line
