@@ -139,9 +139,10 @@ def run_claim(
     runs_dir = env.outputs_dir() / "claims" / name
     started, arms, tuning = time.perf_counter(), {"baseline": exp.baseline, "claimed": exp.claimed}, {}
     settings_of = {}
+    lrs = lrs or size.get("lrs")  # given, or the profile's (tuned once, as §3.1, and written down)
     for role, (label, arm) in arms.items():
         arm = dict(arm)
-        if lrs and label in lrs:
+        if lrs and label in lrs and "lr" not in extra:
             arm["lr"], tuning[label] = lrs[label], {"given": lrs[label]}
         elif "lr_candidates" in size and "lr" not in extra:
             arm["lr"], tuning[label] = tune_lr(exp, profile, arm, runs_dir / _slug(label) / "tune", extra)
@@ -160,7 +161,9 @@ def run_claim(
             if exp.ten_crop_arm and role == "baseline":
                 runs[label].append(runs[arms["claimed"][0]][-1])  # the same models, tested on the centre crop
                 continue
-            config = make_config(exp, profile, arm, seed, runs_dir / _slug(label) / f"seed{seed}", **extra)
+            # an A/A control's second arm: the same settings on other seeds (0 for every claim)
+            seed_of = seed + exp.claimed_seed_offset if role == "claimed" else seed
+            config = make_config(exp, profile, arm, seed_of, runs_dir / _slug(label) / f"seed{seed_of}", **extra)
             settings_of[label] = config.to_dict()
             run = train_arm(
                 config,

@@ -9,18 +9,19 @@
 #
 # Sizing, by arithmetic (no GPU has run this yet; the same yardstick as gpu_check.sh). Each claim's
 # full size: the paper net at 227 px (configs/cifar10.yaml, full profile, 5 epochs of its OneCycle
-# instead of 40, no label smoothing), 20,000 of the 45,000 training images, 2 seeds, 2 arms. A
-# training image costs 6.79 GFLOP at 227 px (results/train_speed-cpu-227px.json); at a pessimistic
-# 10% of an H100/H200's ~990 dense bf16 TFLOP/s the net trains ~15,000 img/s (README target: 30,000).
-#   training: 4 claims x 2 arms x 2 seeds x 5 epochs x 20,000 = 1.6 M images, plus ten_crops
-#             (one arm: the same models, tested two ways) 0.2 M: 1.8 M images -> 2.0 min (3.8 min at 8,000 img/s)
+# instead of 40, no label smoothing), 15,000 of the 45,000 training images, 3 seeds (the verdict's
+# 95% t interval over paired differences cannot separate with fewer: alexnet_lib/claims_report.py),
+# 2 arms. A training image costs 6.79 GFLOP at 227 px (results/train_speed-cpu-227px.json); at a
+# pessimistic 10% of an H100/H200's ~990 dense bf16 TFLOP/s the net trains ~15,000 img/s (README target: 30,000).
+#   training: 4 claims x 2 arms x 3 seeds x 5 epochs x 15,000 = 1.8 M images, plus ten_crops
+#             (one arm: the same models, tested two ways) 0.225 M: 2.0 M images -> 2.2 min (4.2 min at 8,000 img/s)
 #   evaluation: 5,000 validation images after every epoch and 5,000 training images at the end of
-#             each of 18 runs, ten crops of 5,000 twice: ~0.6 M forward passes at ~3x speed: ~0.2 min
-#   start-up: 5 processes (torch, CUDA, CIFAR-10 to the GPU) ~15 s each, 18 runs x ~5 s (cuDNN
-#             autotuning, the first epoch's compilation of kernels): ~2.8 min
-#   about 5 min in all, under 9 min even at 8,000 img/s (then ~7 min). The script prints the total
+#             each of 27 runs, ten crops of 5,000 three times: ~0.9 M forward passes at ~3x speed: ~0.3 min
+#   start-up: 5 processes (torch, CUDA, CIFAR-10 to the GPU) ~15 s each, 27 runs x ~5 s (cuDNN
+#             autotuning, the first epoch's compilation of kernels): ~3.5 min
+#   about 6 min in all, under 9 min even at 8,000 img/s (then ~8 min). The script prints the total
 #   and warns above 9 minutes.
-# The dry run (67 px, 64 images in 2 steps, 1 epoch, 2 seeds per claim, no checkpoints written) took
+# The dry run (67 px, 64 images in 2 steps, 1 epoch, 3 seeds per claim (2 before issue 21), no checkpoints written) took
 # 1 min 32 s on this course's 2-core CPU under nice 19 (idle at the start, load average 3 by the end:
 # 9-10 s per claim alone, 22-26 s once other jobs started); under heavy load (6-7) an earlier, larger
 # dry run (128 images, checkpoints written) took 11 min 55 s.
@@ -47,7 +48,7 @@ for claim in "${CLAIMS[@]}"; do
     started=$SECONDS
     echo
     echo "== $claim"
-    if ! line=$("$PY" -m alexnet_lib claims run "$claim" --profile "$PROFILE" --seeds 2 --out "$RESULTS" | tail -n 1); then
+    if ! line=$("$PY" -m alexnet_lib claims run "$claim" --profile "$PROFILE" --seeds 3 --out "$RESULTS" | tail -n 1); then
         echo "error: gpu_claims: $claim failed" >&2
         exit 1
     fi

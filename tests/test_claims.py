@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from alexnet_lib.checkpoint import Checkpoint
-from alexnet_lib.claims import EXPERIMENTS
+from alexnet_lib.claims import CONTROLS, EXPERIMENTS
 from alexnet_lib.claims_report import (
     CONTRADICTED,
     NOT_SEPARABLE,
@@ -257,3 +257,15 @@ def test_the_vectorised_rule_is_the_verdict_function():
         baseline, claimed = [rng.gauss(0, 1) for _ in range(n)], [rng.gauss(0.5, 1) for _ in range(n)]
         said = verdict(baseline, claimed)["verdict"]
         assert (said == REPRODUCED) == bool(paired_rule(np.array(baseline), np.array(claimed)))
+
+
+def test_the_a_a_control_runs_identical_arms_on_other_seeds(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_OUTPUT_DIR", str(tmp_path / "outputs"))
+    assert "a_a" in CONTROLS and "a_a" not in EXPERIMENTS  # a control, not one of the paper's claims
+    record = run_claim("a_a", "quick", seeds=2, out_dir=tmp_path, overrides={**TINY, "epochs": 1})
+    first, second = (record["settings"]["runs"][arm] for arm in ("A", "A again"))
+    assert second["seed"] == first["seed"] + 100  # the last seed's runs: 1 and 101
+    assert {k: v for k, v in first.items() if k not in ("seed", "checkpoint_dir")} == {
+        k: v for k, v in second.items() if k not in ("seed", "checkpoint_dir")
+    }
+    assert record["summary"]["values"]["A"] != record["summary"]["values"]["A again"]  # chance, not a setting

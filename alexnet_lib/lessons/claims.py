@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import claims_report
-from ..claims import EXPERIMENTS
+from ..claims import ELSEWHERE, EXPERIMENTS
 from ..claims_report import CONTRADICTED, NOT_SEPARABLE, RECORD_KEYS, REPRODUCED, t_quantile
 from ..config import TrainConfig, load_config
 from ..env import outputs_dir, project_root
@@ -106,6 +106,8 @@ def show_claim(record: dict[str, Any]) -> None:
         print(f"  recorded   {summary_line(saved)}")
     if not full:
         print(f"  recorded   none yet: `python -m alexnet_lib claims run {record['name']} --profile full`")
+    for source, found in ELSEWHERE.get(record["name"], ()):
+        print(f"  elsewhere  {found} [{source}]")
     display(Image(filename=record["plot"], width=640))
     for saved in full:
         png = Path(saved["path"]).with_suffix(".png")
