@@ -21,10 +21,10 @@
 #             autotuning, the first epoch's compilation of kernels): ~3.5 min
 #   about 6 min in all, under 9 min even at 8,000 img/s (then ~8 min). The script prints the total
 #   and warns above 9 minutes.
-# The dry run (67 px, 64 images in 2 steps, 1 epoch, 3 seeds per claim (2 before issue 21), no checkpoints written) took
-# 1 min 32 s on this course's 2-core CPU under nice 19 (idle at the start, load average 3 by the end:
-# 9-10 s per claim alone, 22-26 s once other jobs started); under heavy load (6-7) an earlier, larger
-# dry run (128 images, checkpoints written) took 11 min 55 s.
+# The dry run (67 px, 64 images in 2 steps, 1 epoch, no checkpoints written): with 2 seeds per claim it
+# took 1 min 32 s on this course's 2-core CPU under nice 19 (idle at the start, load average 3 by the
+# end); with 3 seeds (issue 21) 3 min 59 s under nice 5 with the machine loaded (load average 7: 33-50 s
+# a claim); under heavy load (6-7) an earlier, larger dry run (128 images, checkpoints written) took 11 min 55 s.
 set -euo pipefail
 source "$(dirname "$0")/gpu_preamble.sh" "$@"
 CLAIMS=(overlapping_pooling dropout pca_noise ten_crops lrn_alexnet)
