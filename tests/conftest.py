@@ -1,5 +1,7 @@
 """Shared fixtures: the real datasets (prepared by `make test` before pytest runs) and the repo root."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -42,6 +44,23 @@ def run_command(
         text=True,
         timeout=timeout,
     )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``alexnet_lib.cli.main(ARGS)`` in this process: what ``run_command`` gives, without a new interpreter.
+
+    For the tests where no signal and no ``torchrun`` is involved; each README command keeps one
+    test through the real ``python -m alexnet_lib`` (marked slow).
+    """
+    from alexnet_lib.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse: --help, a usage error
+            code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+    return subprocess.CompletedProcess(["alexnet_lib", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

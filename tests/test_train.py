@@ -1,4 +1,9 @@
-"""The training engine: resume to the bit, NaN stop, DDP equivalence, Ctrl-C, run records."""
+"""The training engine: resume to the bit, NaN stop, DDP equivalence, Ctrl-C, run records.
+
+The engine's behaviour is tested on footnote 3's small CIFAR-10 net (``cuda-convnet-18pct``, 32 px,
+88,000 weights on Fashion-MNIST), where a step takes milliseconds; one smoke test, the run folder's, still
+trains the paper net (58M weights at 67 px), as every real run does.
+"""
 
 import dataclasses
 import json
@@ -19,8 +24,10 @@ from alexnet_lib.lessons.course import trained_checkpoint
 from alexnet_lib.progress import plot_run
 from alexnet_lib.train import Trainer, TrainingDiverged
 
-from .conftest import ROOT, run_command
+from .conftest import ROOT, run_cli
 
+# The engine tests' net: footnote 3's 18% CIFAR-10 net at its 32 px (it takes any channel count).
+TINY_NET = {"variant": "cuda-convnet-18pct", "image_size": 32}
 # A tiny run through the command line: the paper net at 67 px, one epoch, on the CPU.
 TINY_RUN = [
     "--dataset",
@@ -41,10 +48,10 @@ ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 def tiny_config(tmp_path, **changes) -> TrainConfig:
-    """The paper net at its smallest input, a few steps per epoch, everything else as in a real run."""
+    """A tiny net (``TINY_NET``), a few steps per epoch, everything else as in a real run."""
     base = dict(
         dataset="fashion-mnist",
-        image_size=67,
+        **TINY_NET,
         epochs=2,
         batch_size=32,
         train_subset=256,
@@ -106,7 +113,9 @@ def test_resume_gives_bitwise_identical_weights(tmp_path, fashion_small, stop_ev
 
 
 def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_small):
-    result = Trainer(tiny_config(tmp_path, epochs=1, histograms=True), data=fashion_small).fit()
+    """The smoke test: the paper net itself, at 67 px, through one epoch."""
+    paper = tiny_config(tmp_path, epochs=1, histograms=True, variant="paper", image_size=67)
+    result = Trainer(paper, data=fashion_small).fit()
     run = result.run_dir
     checkpoint = load_checkpoint(run / "last.pt")
     for key in (
@@ -168,7 +177,7 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path, fashion_small):
     not_a_run = tiny_config(tmp_path / "again", resume=str(finished.parent / "conv1.pt"))
     with pytest.raises(CourseError, match="not a training checkpoint"):
         Trainer(not_a_run, data=fashion_small)
-    done = run_command("train", "--resume", str(finished.parent / "conv1.pt"))
+    done = run_cli("train", "--resume", str(finished.parent / "conv1.pt"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         f"error: {finished.parent / 'conv1.pt'} is not a training checkpoint; resume from a run's last.pt"
@@ -176,7 +185,7 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path, fashion_small):
 
 
 def test_nan_loss_through_the_command_is_one_line(tmp_path):
-    done = run_command(
+    done = run_cli(
         "train",
         *TINY_RUN,
         *["--train-subset", "128", "--test-subset", "64", "--lr", "1e12", "--schedule", "none", "--log-every", "1"],
@@ -194,20 +203,15 @@ def test_pil_pipeline_trains_too(tmp_path, fashion_small):
     assert result.history and result.images_seen == len(fashion_small.train)  # data given is used whole
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     args = [
         *TINY_RUN,
+        *["--variant", TINY_NET["variant"], "--image-size", str(TINY_NET["image_size"])],  # the last flag wins
         *["--train-subset", "128", "--test-subset", "64", "--optimizer", "sgd", "--lr", "0.01", "--schedule", "none"],
         *["--dropout", "0", "--precision", "fp32"],
     ]
-    one = subprocess.run(
-        [sys.executable, "-m", "alexnet_lib", "train", *args, "--checkpoint-dir", str(tmp_path / "one")],
-        cwd=ROOT,
-        env=ONE_THREAD,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    one = run_cli("train", *args, "--checkpoint-dir", str(tmp_path / "one"))  # the oracle, in this process
     assert one.returncode == 0, one.stderr[-2000:]
     two = subprocess.run(
         [
@@ -238,6 +242,7 @@ def test_ddp_on_two_cpu_processes_matches_one_process(tmp_path):
     assert json.loads((tmp_path / "two" / "result.json").read_text())["processes"] == 2
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path):
     args = ["train", *TINY_RUN, *["--train-subset", "4096", "--test-subset", "64", "--log-every", "1"]]
     args += ["--checkpoint-dir", str(tmp_path)]
@@ -261,6 +266,7 @@ def test_ctrl_c_saves_a_resumable_checkpoint(tmp_path):
     assert saved["epoch"] == 0 and 0 < saved["step"] < 128
 
 
+@pytest.mark.slow  # trains the paper net, as notebook 05's fallback does; the smoke test above covers that net
 def test_trained_checkpoint_trains_a_fallback_when_notebook_03_has_not_run(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_OUTPUT_DIR", str(tmp_path))
     monkeypatch.setenv("ALEXNET_DATA_DIR", str(ROOT / "data"))
