@@ -18,6 +18,8 @@ from alexnet_lib.checkpoint import load_checkpoint, save_checkpoint
 
 from .conftest import ROOT, run_command
 
+pytestmark = pytest.mark.slow  # the command as typed, each run a new interpreter
+
 RUN = [
     *["--dataset", "fashion-mnist", "--image-size", "67", "--batch-size", "16", "--seed", "3"],
     *["--train-subset", "64", "--test-subset", "32", "--device", "cpu", "--no-histograms", "--log-every", "1"],

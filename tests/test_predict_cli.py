@@ -163,6 +163,7 @@ def one_error_line(result) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_folder_predicts_good_images_and_reports_each_bad_one(predict, files, fashion_small):
     result = predict("folder")
     assert result.returncode == 1
@@ -189,6 +190,7 @@ def test_folder_predicts_good_images_and_reports_each_bad_one(predict, files, fa
             assert {p["label"] for p in record["predictions"]} <= set(fashion_small.classes)
 
 
+@pytest.mark.slow
 def test_lossless_copies_predict_exactly_alike(predict):
     """16-bit grey, 16-bit RGB, a palette GIF and a nested copy hold the same garment: the same answer."""
     records = {Path(r["path"]).name: r for r in map(json.loads, predict("folder").stdout.splitlines())}
@@ -199,6 +201,7 @@ def test_lossless_copies_predict_exactly_alike(predict):
     assert records["rgba.png"]["predictions"] != reference
 
 
+@pytest.mark.slow
 def test_files_with_ten_crops_and_all_classes(predict, files):
     result = predict("files")
     assert result.returncode == 0 and result.stderr == ""
@@ -210,6 +213,7 @@ def test_files_with_ten_crops_and_all_classes(predict, files):
     assert blocks[-1] == "2 of 2 images predicted"
 
 
+@pytest.mark.slow
 def test_missing_file_is_reported_and_the_rest_predicted(predict, files):
     result = predict("missing_file")
     assert result.returncode == 1
@@ -232,6 +236,7 @@ REFUSED = {  # case: what its one error line says
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", REFUSED)
 def test_usage_and_checkpoint_problems_exit_2_with_one_line(predict, case):
     result = predict(case)
@@ -240,6 +245,7 @@ def test_usage_and_checkpoint_problems_exit_2_with_one_line(predict, case):
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_payload_never_runs(predict, files, tmp_path):
     assert predict("payload").returncode == 2
     assert not (files.root / "payload-ran").exists()
