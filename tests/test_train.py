@@ -1,8 +1,8 @@
 """The training engine: resume to the bit, NaN stop, DDP equivalence, Ctrl-C, run records.
 
 The engine's behaviour is tested on footnote 3's small CIFAR-10 net (``cuda-convnet-18pct``, 32 px,
-88,000 weights on Fashion-MNIST), where a step takes milliseconds; one smoke test, the run folder's, still
-trains the paper net (58M weights at 67 px), as every real run does.
+88,000 weights on Fashion-MNIST), where a step takes milliseconds; one smoke test still trains the
+paper net (58M weights at 67 px), as every real run does.
 """
 
 import dataclasses
@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from alexnet_lib import timing
-from alexnet_lib.checkpoint import load_checkpoint
+from alexnet_lib.checkpoint import Checkpoint, load_checkpoint
 from alexnet_lib.config import TrainConfig
 from alexnet_lib.errors import CourseError
 from alexnet_lib.lessons.course import trained_checkpoint
@@ -113,9 +113,7 @@ def test_resume_gives_bitwise_identical_weights(tmp_path, fashion_small, stop_ev
 
 
 def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_small):
-    """The smoke test: the paper net itself, at 67 px, through one epoch."""
-    paper = tiny_config(tmp_path, epochs=1, histograms=True, variant="paper", image_size=67)
-    result = Trainer(paper, data=fashion_small).fit()
+    result = Trainer(tiny_config(tmp_path, epochs=1, histograms=True), data=fashion_small).fit()
     run = result.run_dir
     checkpoint = load_checkpoint(run / "last.pt")
     for key in (
@@ -151,11 +149,21 @@ def test_run_folder_holds_checkpoint_history_filters_and_logs(tmp_path, fashion_
     assert record["history"] == history and record["device_type"] == "cpu"
     assert (tmp_path / "results" / "fashion-mnist-custom-cpu.png").stat().st_size > 10_000
     conv1 = load_checkpoint(run / "conv1.pt")
-    assert conv1["epochs"] == [0, 1] and conv1["weights"][0].shape == (96, 1, 11, 11)
+    assert conv1["epochs"] == [0, 1] and conv1["weights"][0].shape == (32, 1, 5, 5)  # the 18% net's conv1
     assert any((run / "tensorboard").glob("events.out.tfevents.*"))
     summary = json.loads((run / "result.json").read_text())
     assert summary["images_per_second"] > 0 and summary["test_top1"] == pytest.approx(result.evaluation.top1)
     assert not list(run.glob("*.tmp")), "no temporary files may be left behind"
+
+
+def test_the_paper_net_trains_and_its_checkpoint_rebuilds_it(tmp_path, fashion_small):
+    """The smoke test: the paper net itself at 67 px, two steps, as every real run trains it."""
+    paper = tiny_config(tmp_path, epochs=1, variant="paper", image_size=67, train_subset=64, schedule="none")
+    result = Trainer(paper, data=fashion_small.subsets(64, 32, 32)).fit()
+    assert result.images_seen == 64 and 0 <= result.history[0]["val_top1"] <= 1
+    model = Checkpoint.read(result.checkpoint).model()
+    assert model.conv1.weight.shape == (96, 1, 11, 11) and model.fc6.in_features == 256 * 6 * 6
+    assert load_checkpoint(result.run_dir / "conv1.pt")["weights"][0].shape == (96, 1, 11, 11)
 
 
 def test_nan_loss_stops_with_a_hint_to_lower_the_learning_rate(tmp_path, fashion_small):
