@@ -50,16 +50,23 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     """``alexnet_lib.cli.main(ARGS)`` in this process: what ``run_command`` gives, without a new interpreter.
 
     For the tests where no signal and no ``torchrun`` is involved; each README command keeps one
-    test through the real ``python -m alexnet_lib`` (marked slow).
+    test through the real ``python -m alexnet_lib`` (marked slow). One thread, as ``run_command``
+    gives its process, so that runs made either way agree to the bit.
     """
+    import torch
+
     from alexnet_lib.cli import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
             code = main(list(args))
         except SystemExit as exit_:  # argparse: --help, a usage error
             code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        finally:
+            torch.set_num_threads(threads)
     return subprocess.CompletedProcess(["alexnet_lib", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
