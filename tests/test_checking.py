@@ -122,6 +122,7 @@ def test_register_hints_refuses_malformed_hints(hints):
             register_hints(bad)
 
 
+@pytest.mark.slow  # starts an IPython kernel
 def test_jupyter_shows_a_failed_check_as_its_one_line():
     """In a real IPython kernel the error output's traceback is the message alone (what JupyterLab shows)."""
     cell = "from alexnet_lib.lessons.checking import not_yet, correct\ncorrect('fine.')\nnot_yet('off by one', '01.2')"
