@@ -1,10 +1,10 @@
-"""``python -m alexnet_lib train --resume``, typed as a learner types it (issue 10, item 1).
+"""``python -m alexnet_lib train --resume`` (issue 10, item 1).
 
 Every run is footnote 3's small net (``cuda-convnet-18pct``, 32 px) on 64 real Fashion-MNIST
 images (4 steps of 16): resuming is the engine's, whatever the net. Every comparison is bit for
 bit against one straight run. The commands run in-process (``run_cli``, one thread, as the
-subprocess has) except where Ctrl-C interrupts a run: that test types the command as a learner does, on the
-paper net at 67 px, whose steps are long enough for the signal to land inside an epoch.
+subprocess has), except the run that Ctrl-C interrupts: that one is typed as a learner types it,
+on the paper net at 67 px, whose steps are long enough for the signal to land inside an epoch.
 """
 
 import os
@@ -19,7 +19,7 @@ import torch
 
 from alexnet_lib.checkpoint import load_checkpoint, save_checkpoint
 
-from .conftest import ROOT, run_cli, run_command
+from .conftest import ROOT, run_cli
 
 RUN = [
     *["--dataset", "fashion-mnist", "--variant", "cuda-convnet-18pct", "--image-size", "32"],
@@ -28,8 +28,8 @@ RUN = [
 ]  # the default schedule: plateau (§5), which may be trained further
 
 
-def train(*args: str, command=run_cli) -> subprocess.CompletedProcess:
-    done = command("train", *args)
+def train(*args: str) -> subprocess.CompletedProcess:
+    done = run_cli("train", *args)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     return done
 
@@ -100,7 +100,7 @@ def test_resume_with_no_other_flag_finishes_an_interrupted_run(tmp_path):
     assert process.returncode == 130, stderr[-2000:]
     assert load_checkpoint(folder / "last.pt")["epoch"] == 1
 
-    done = train("--resume", str(folder / "last.pt"), command=run_command)
+    done = train("--resume", str(folder / "last.pt"))  # in-process: the Ctrl-C was the part that needed a process
     assert "resumed from epoch 1" in done.stdout
     assert load_checkpoint(folder / "last.pt")["epoch"] == 2
     assert_same_weights(tmp_path / "straight" / "last.pt", folder / "last.pt")
