@@ -11,19 +11,17 @@ that the weights fit the declared net, then gives the model, the classes and the
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
 from .cifar_nets import ALL_VARIANTS, CifarNet, build_net, input_problem
 from .datasets import FOLDER_SIZE, KNOWN_DATASETS, Stats
 from .errors import CourseError
+from .files import write_atomically
 from .model import AlexNet, Options
 from .transforms import BatchTransform
 
@@ -34,35 +32,6 @@ VERSION = 1
 def save_checkpoint(path: Path | str, payload: dict[str, Any]) -> Path:
     """Write ``payload`` to ``path`` atomically: temporary file, fsync, rename."""
     return write_atomically(path, lambda file: torch.save({"format": FORMAT, "version": VERSION, **payload}, file))
-
-
-def write_text_atomically(path: Path | str, text: str) -> Path:
-    """Write a run record (JSON, CSV) so that a crash leaves the old file or the new, never half of one."""
-    return write_atomically(path, lambda file: file.write(text.encode()))
-
-
-def write_atomically(path: Path | str, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def model_fields(
@@ -220,6 +189,11 @@ def options(checkpoint: dict[str, Any]) -> dict[str, Any]:
 def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet | CifarNet:
     """Rebuild the trained model (eval mode) from a loaded checkpoint whose weights fit (``check_weights``)."""
     check_weights(checkpoint, source)
+    return _rebuild(checkpoint)
+
+
+def _rebuild(checkpoint: dict[str, Any]) -> AlexNet | CifarNet:
+    """The net a checked checkpoint declares, with its weights, in eval mode."""
     model = build_net(
         checkpoint["variant"],
         num_classes=checkpoint["num_classes"],
@@ -289,13 +263,35 @@ class Checkpoint:
         """Read (``weights_only=True``) and check the checkpoint at ``path``."""
         return cls.from_payload(load_checkpoint(path), str(path))
 
+    @classmethod
+    def of_model(
+        cls, model: AlexNet | CifarNet, *, classes: list[str], image_size: int, crop: float, stats: Stats, dataset: str
+    ) -> Checkpoint:
+        """A model in memory as a checkpoint (ImageNet weights, benchmarks); ``dataset`` gives the source size."""
+        in_channels = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
+        fields = model_fields(
+            model,
+            variant=model.variant,
+            classes=classes,
+            in_channels=in_channels,
+            image_size=image_size,
+            crop=crop,
+            stats=stats,
+            dataset=dataset,
+        )
+        return cls.from_payload(fields, f"a {model.variant} net in memory")
+
     @property
     def variant(self) -> str:
         return self.payload["variant"]
 
+    @property
+    def in_channels(self) -> int:
+        return self.payload["in_channels"]
+
     def model(self) -> AlexNet | CifarNet:
-        """The trained model, in eval mode."""
-        return model_from_checkpoint(self.payload, source=self.source)
+        """The trained model, in eval mode (its weights were checked on reading)."""
+        return _rebuild(self.payload)
 
     def eval_transform(self, *, channels_last: bool = False) -> BatchTransform:
         """The test-time input pipeline the model was trained with (see ``eval_transform``)."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import socket
 import tarfile
 import tempfile
 import time
@@ -31,8 +30,6 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import torch
 
 from . import env
 from .datasets import (
@@ -344,41 +341,3 @@ def _download(name: str, target: Path) -> Path:
             tv.CIFAR10(root, train=True, download=True)
             source = root / "cifar-10-batches-py"
         return import_copy(name, source, target)
-
-
-# torchvision's ImageNet weights (notebook 06; online only) --------------------------------
-
-
-def _reachable(host: str, timeout: float) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def fetch_imagenet_weights(*, timeout: float = 3.0) -> Path:
-    """The file of torchvision's ImageNet AlexNet weights (``AlexNet_Weights.IMAGENET1K_V1``) in torch hub's cache.
-
-    Downloaded (233 MB, checked against the hash in its name) when absent. Offline, a
-    ``CourseError`` says so within ``timeout`` seconds instead of hanging.
-    """
-    from torchvision.models import AlexNet_Weights
-
-    url = AlexNet_Weights.IMAGENET1K_V1.url
-    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-    if path.exists():
-        return path
-    host = url.split("/")[2]
-    if not _reachable(host, timeout):
-        raise CourseError(f"the ImageNet weights need internet: {host} cannot be reached, and {path} is absent")
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)  # a stalled download fails instead of hanging the notebook
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(url, str(path), hash_prefix=path.stem.split("-")[-1])
-    except Exception as error:  # network errors, a checksum mismatch
-        raise CourseError(f"downloading the ImageNet weights failed: {type(error).__name__}: {error}") from None
-    finally:
-        socket.setdefaulttimeout(previous)
-    return path

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from . import env
-from .checkpoint import write_text_atomically
 from .config import TrainConfig
 from .evaluate import Evaluation
+from .files import write_text_atomically
 
 
 @dataclass
