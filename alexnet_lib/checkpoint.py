@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import zipfile
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -35,20 +35,13 @@ def save_checkpoint(path: Path | str, payload: dict[str, Any]) -> Path:
 
 
 def model_fields(
-    model: AlexNet | CifarNet,
-    *,
-    variant: str,
-    classes: list[str],
-    in_channels: int,
-    image_size: int,
-    crop: float,
-    stats: Stats,
-    dataset: str,
+    model: AlexNet | CifarNet, classes: list[str], image_size: int, crop: float, stats: Stats, *, dataset: str
 ) -> dict[str, Any]:
     """What a checkpoint carries to be used alone: the weights and how images were fed (``Checkpoint`` reads them)."""
+    in_channels = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
     return {
         "model": model.state_dict(),
-        "variant": variant,
+        "variant": model.variant,
         "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them
         "num_classes": len(classes),
         "in_channels": in_channels,
@@ -88,14 +81,62 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     return payload
 
 
+@dataclass
+class ResumeState:
+    """Where a run stands, to continue it to the bit: a checkpoint's training half (``model_fields`` is the other).
+
+    Its fields are the checkpoint's keys, written by ``Trainer.save`` and read back by ``Trainer`` and ``--resume``.
+    """
+
+    config: dict[str, Any]  # the run's settings (``TrainConfig.to_dict``): what --resume continues with
+    epoch: int  # epochs finished
+    step: int  # steps done in the epoch under way (0 at an epoch's end)
+    global_step: int  # steps done in all
+    partial: dict[str, float]  # the epoch under way so far: loss sum, correct predictions, images seen
+    train_seconds: float  # time spent training, evaluation left out
+    images_seen: int  # training images seen, all processes together
+    optimizer: dict[str, Any]  # the optimiser's state_dict (momentum or Adam's moments)
+    scheduler: dict[str, Any] | None  # the schedule's state_dict; None without one
+    scaler: dict[str, Any]  # the fp16 gradient scaler's state; empty for bf16 and fp32
+    rng: dict[str, Any]  # global generators, the epoch's shuffle at its start, the augmentation generator
+    history: list[dict[str, Any]]  # one record per epoch
+    step_history: list[dict[str, Any]] = field(default_factory=list)  # one per progress update (older: none)
+    metrics: dict[str, float] = field(default_factory=dict)  # the last validation figures, and the test's at the end
+    budget: dict[str, Any] = field(default_factory=dict)  # what the time budget allowed; a resumed run keeps it
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], source: str = "checkpoint") -> ResumeState:
+        """The resume state of a loaded checkpoint; a file that has none (``conv1.pt``, a hand-made one) is a
+        ``CourseError`` naming the first missing key."""
+        names = [f.name for f in fields(cls)]
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [key for key in ("model", *required) if key not in payload]
+        if missing:
+            raise CourseError(f"{source} is not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
+        return cls(**{name: payload[name] for name in names if name in payload})
+
+    @classmethod
+    def read(cls, path: Path | str, map_location: str | torch.device = "cpu") -> tuple[ResumeState, dict[str, Any]]:
+        """The resume state of the checkpoint at ``path``, and the checkpoint itself (its weights and fields)."""
+        payload = load_checkpoint(path, map_location=map_location)
+        return cls.from_payload(payload, str(path)), payload
+
+    def to_payload(self) -> dict[str, Any]:
+        """The checkpoint keys this state is saved as (the tensors shared, not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 def check_resumable(
-    checkpoint: dict[str, Any], *, variant: str, num_classes: int, epochs: int, schedule: str, options: Options
+    state: ResumeState,
+    checkpoint: dict[str, Any],
+    *,
+    variant: str,
+    num_classes: int,
+    epochs: int,
+    schedule: str,
+    options: Options,
 ) -> None:
     """``--resume`` from ``checkpoint`` into a run of ``epochs`` epochs: any reason it can't is one ``CourseError``."""
-    needed = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "partial", "history", "config")
-    missing = [key for key in needed if key not in checkpoint]
-    if missing:
-        raise CourseError(f"--resume: not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
     if checkpoint.get("variant") != variant or checkpoint.get("num_classes") != num_classes:
         raise CourseError(
             f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
@@ -104,7 +145,7 @@ def check_resumable(
     saved, wanted = checkpoint.get("options") or dataclasses.asdict(Options()), dataclasses.asdict(options)
     if saved != wanted:  # (older checkpoints have no options: the paper's)
         raise CourseError(f"--resume: the checkpoint's net has {saved}, this run's {wanted}")
-    done, planned = checkpoint["epoch"], checkpoint["config"]["epochs"]
+    done, planned = state.epoch, state.config["epochs"]
     fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs
     if fixed_length and done >= epochs == planned:  # finished, and no more epochs asked for
         raise CourseError(
@@ -268,17 +309,7 @@ class Checkpoint:
         cls, model: AlexNet | CifarNet, *, classes: list[str], image_size: int, crop: float, stats: Stats, dataset: str
     ) -> Checkpoint:
         """A model in memory as a checkpoint (ImageNet weights, benchmarks); ``dataset`` gives the source size."""
-        in_channels = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
-        fields = model_fields(
-            model,
-            variant=model.variant,
-            classes=classes,
-            in_channels=in_channels,
-            image_size=image_size,
-            crop=crop,
-            stats=stats,
-            dataset=dataset,
-        )
+        fields = model_fields(model, classes, image_size, crop, stats, dataset=dataset)
         return cls.from_payload(fields, f"a {model.variant} net in memory")
 
     @property

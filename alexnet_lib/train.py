@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import env, timing
-from .checkpoint import check_resumable, load_checkpoint, model_fields, record_conv1, save_checkpoint
+from .checkpoint import ResumeState, check_resumable, model_fields, record_conv1, save_checkpoint
 from .cifar_nets import build_net
 from .config import TrainConfig
 from .datasets import Splits
@@ -67,10 +67,10 @@ class Trainer:
         self._load_data(data)
         self._build_model()
 
-        resumed = load_checkpoint(config.resume, map_location=self.device) if config.resume else None
+        resumed = ResumeState.read(config.resume, map_location=self.device) if config.resume else None
         self.budget: dict[str, Any] = {}  # what the time budget allowed, for the records
         if config.time_budget_s is not None:
-            self._fit_time_budget(resumed)
+            self._fit_time_budget(resumed[0] if resumed else None)
         self.optimizer = make_optimizer(self.model, config)
         # after the budget: OneCycle and cosine need the step count
         self.scheduler = make_scheduler(self.optimizer, config, self.steps_per_epoch)
@@ -90,7 +90,7 @@ class Trainer:
         log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
         self.display = RunDisplay(list(callbacks), log, show_bar=self.rank == 0)
         if resumed is not None:
-            self.load_state(resumed)
+            self.load_state(*resumed)
         if self.rank == 0 and self.epoch == 0 and self.step == 0 and checkpoints:
             self._record_conv1()
 
@@ -161,14 +161,14 @@ class Trainer:
         if self.config.compile:
             self.net = torch.compile(self.net)
 
-    def _fit_time_budget(self, resumed: dict[str, Any] | None) -> None:
+    def _fit_time_budget(self, resumed: ResumeState | None) -> None:
         """Keep as many training images as ``time_budget_s`` allows at the speed measured here.
 
         A resumed run keeps the count its first run measured, so its schedule is unchanged.
         """
         c = self.config
-        if resumed is not None and resumed.get("budget"):
-            self.budget = dict(resumed["budget"])
+        if resumed is not None and resumed.budget:
+            self.budget = dict(resumed.budget)
         else:
             self.budget = timing.training_budget(
                 self.model,
@@ -351,74 +351,64 @@ class Trainer:
 
     # -- checkpoints and records ----------------------------------------------------------
 
-    def checkpoint_payload(self) -> dict[str, Any]:
-        """Everything to resume this run and to use its model: see ``checkpoint.py``."""
+    def resume_state(self) -> ResumeState:
+        """Everything to continue this run to the bit (``checkpoint.ResumeState``)."""
         rng = {
             **env.rng_state(self.device),
             "order_epoch_start": self.order_state,
             "augment": self.augment_generator.get_state(),
         }
-        c = self.config
-        fields = model_fields(
-            self.model,
-            variant=c.variant,
-            classes=self.data.classes,
-            in_channels=self.in_channels,
-            image_size=c.image_size,
-            crop=c.crop,
-            stats=self.data.stats,
-            dataset=c.dataset,
+        last_val = {k: v for k, v in (self.history[-1] if self.history else {}).items() if k.startswith("val_")}
+        test = {"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5} if self.evaluation else {}
+        return ResumeState(
+            config=self.config.to_dict(),
+            epoch=self.epoch,
+            step=self.step,
+            global_step=self.global_step,
+            partial=dict(self.partial),
+            train_seconds=self.train_seconds,
+            images_seen=self.images_seen,
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+            scaler=self.scaler.state_dict(),
+            rng=rng,
+            history=self.history,
+            step_history=self.step_history,
+            metrics={**last_val, **test},
+            budget=self.budget,
         )
-        return {
-            **fields,
-            "epoch": self.epoch,
-            "step": self.step,
-            "global_step": self.global_step,
-            "partial": dict(self.partial),
-            "train_seconds": self.train_seconds,
-            "images_seen": self.images_seen,
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict(),
-            "rng": rng,
-            "config": self.config.to_dict(),
-            "history": self.history,
-            "step_history": self.step_history,
-            "metrics": {
-                **{k: v for k, v in (self.history[-1] if self.history else {}).items() if k.startswith("val_")},
-                **({"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5} if self.evaluation else {}),
-            },
-            "budget": self.budget,
-        }
 
     def save(self, path: Path) -> Path:
-        return save_checkpoint(path, self.checkpoint_payload())
+        """``last.pt``: the model with what inference needs (``model_fields``) and the resume state."""
+        c, data = self.config, self.data
+        fields = model_fields(self.model, data.classes, c.image_size, c.crop, data.stats, dataset=c.dataset)
+        return save_checkpoint(path, {**fields, **self.resume_state().to_payload()})
 
-    def load_state(self, checkpoint: dict[str, Any]) -> None:
-        """Continue from ``checkpoint``: weights, optimiser, schedule, RNGs and position in the epoch."""
+    def load_state(self, state: ResumeState, checkpoint: dict[str, Any]) -> None:
+        """Continue from ``state``, with ``checkpoint``'s weights: optimiser, schedule, RNGs and place in the epoch."""
+        c = self.config
         check_resumable(
+            state,
             checkpoint,
-            variant=self.config.variant,
+            variant=c.variant,
             num_classes=len(self.data.classes),
-            epochs=self.config.epochs,
-            schedule=self.config.schedule,
+            epochs=c.epochs,
+            schedule=c.schedule,
             options=self.model.options,
         )
         self.model.load_state_dict(checkpoint["model"])
-        self.optimizer.load_state_dict(checkpoint["optimizer"])
-        if self.scheduler is not None and checkpoint["scheduler"] is not None:
-            self.scheduler.load_state_dict(checkpoint["scheduler"])
-        if checkpoint["scaler"]:  # empty when the run had no fp16 scaler (bf16 or fp32, e.g. on another device)
-            self.scaler.load_state_dict(checkpoint["scaler"])
-        rng = checkpoint["rng"]
-        env.set_rng_state(rng, self.device)
-        self.order_state = rng["order_epoch_start"].cpu()
-        self.augment_generator.set_state(rng["augment"].cpu())
-        self.epoch, self.step, self.global_step = checkpoint["epoch"], checkpoint["step"], checkpoint["global_step"]
-        self.partial = dict(checkpoint["partial"])
-        self.train_seconds, self.images_seen = checkpoint["train_seconds"], checkpoint["images_seen"]
-        self.history = list(checkpoint["history"])
-        self.step_history = list(checkpoint.get("step_history", []))
+        self.optimizer.load_state_dict(state.optimizer)
+        if self.scheduler is not None and state.scheduler is not None:
+            self.scheduler.load_state_dict(state.scheduler)
+        if state.scaler:  # empty when the run had no fp16 scaler (bf16 or fp32, e.g. on another device)
+            self.scaler.load_state_dict(state.scaler)
+        env.set_rng_state(state.rng, self.device)
+        self.order_state = state.rng["order_epoch_start"].cpu()
+        self.augment_generator.set_state(state.rng["augment"].cpu())
+        self.epoch, self.step, self.global_step = state.epoch, state.step, state.global_step
+        self.partial = dict(state.partial)
+        self.train_seconds, self.images_seen = state.train_seconds, state.images_seen
+        self.history, self.step_history = list(state.history), list(state.step_history)
         print(f"resumed from epoch {self.epoch}, step {self.step} of {self.steps_per_epoch}")
 
     def _record_conv1(self) -> None:

@@ -171,7 +171,7 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path, fashion_small):
     done = run_command("train", "--resume", str(finished.parent / "conv1.pt"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"error: {finished.parent / 'conv1.pt'} is not a training checkpoint; resume from a run's last.pt"
+        f"error: {finished.parent / 'conv1.pt'} is not a training checkpoint (no 'model'); resume from a run's last.pt"
     ]
 
 
