@@ -1,14 +1,15 @@
 """Training AlexNet on any device, resumable to the bit on the device pipeline (notebooks 03, 04; CLI).
 
-One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), forward, cross-entropy, backward,
-SGD step. After each epoch it measures the held-out validation split (``datasets.py``), which
-alone drives the plateau schedule; the test set is read once, after the last epoch, for the
-reported figure. With ``time_budget_s`` it first keeps as many training images as the speed
-measured here allows (``timing.training_budget``). What makes it fast is kept out of the way:
-the dataset sits on the device as uint8 and each batch is augmented there (``transforms.py``);
-bf16 autocast (fp16 with a gradient scaler where bf16 is missing), channels_last, cuDNN
-autotuning, optional ``torch.compile``; and no host sync per step: losses and hit counts stay on
-the device and are read back every ``log_every`` steps, which is also when a NaN is noticed.
+One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), then ``optim.train_step`` (forward,
+cross-entropy, backward, SGD step). After each epoch it measures the held-out validation split
+(``datasets.py``), which alone drives the plateau schedule; the test set is read once, after the
+last epoch, for the reported figure. With ``time_budget_s`` it first keeps as many training images
+as the speed of that same step allows (``timing.training_budget``: this run's optimiser, precision
+and compile). What makes it fast is kept out of the way: the dataset sits on the device as uint8
+and each batch is augmented there (``transforms.py``); bf16 autocast (fp16 with a gradient scaler
+where bf16 is missing), channels_last, cuDNN autotuning, optional ``torch.compile``; and no host
+sync per step: losses and hit counts stay on the device and are read back every ``log_every``
+steps, which is also when a NaN is noticed.
 
 Under ``torchrun`` each process takes its slice of every global batch (same order and same
 random views on every rank) and DistributedDataParallel averages the gradients, so N
@@ -29,7 +30,6 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
 from . import env, timing
@@ -40,10 +40,10 @@ from .datasets import Splits
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .folders import load_training_data
-from .optim import make_optimizer, make_scheduler
+from .optim import make_optimizer, make_scheduler, train_step
 from .progress import Callback, RunDisplay, TensorBoardLog, stop_on_interrupt
 from .runs import RunResult, default_run_dir, write_history, write_result
-from .transforms import BatchTransform, pil_batches
+from .transforms import BatchTransform, device_batches, pil_batches
 
 
 class TrainingDiverged(CourseError):
@@ -162,28 +162,14 @@ class Trainer:
             self.net = torch.compile(self.net)
 
     def _fit_time_budget(self, resumed: ResumeState | None) -> None:
-        """Keep as many training images as ``time_budget_s`` allows at the speed measured here.
-
-        A resumed run keeps the count its first run measured, so its schedule is unchanged.
-        """
-        c = self.config
-        if resumed is not None and resumed.budget:
-            self.budget = dict(resumed.budget)
-        else:
-            self.budget = timing.training_budget(
-                self.model,
-                self.train_data,
-                self.train_transform,
-                self.device,
-                dtype=self.dtype,
-                batch_size=c.batch_size,
-                processes=self.world,
-                seconds=c.time_budget_s,
-                epochs=c.epochs,
-            )
-        images = self.budget["train_images"]
-        if images < len(self.train_data):
-            self.train_data = self.train_data.subset(images, c.seed)
+        """Keep as many training images as ``time_budget_s`` allows at the speed of this run's own step;
+        a resumed run keeps the count its first run measured, so its schedule is unchanged."""
+        c, data = self.config, self.train_data
+        self.budget = dict(resumed.budget if resumed is not None else {}) or timing.training_budget(
+            self.model, data, self.train_transform, self.device, c, dtype=self.dtype, processes=self.world
+        )
+        if self.budget["train_images"] < len(data):
+            self.train_data = data.subset(self.budget["train_images"], c.seed)
         self.steps_per_epoch = len(self.train_data) // c.batch_size
         if self.rank == 0:
             print(
@@ -224,15 +210,8 @@ class Trainer:
             self.data.classes,
         )
         if self.rank == 0 and not self.stop_requested:
-            write_result(
-                result,
-                device=env.device_name(self.device),
-                device_type=self.device.type,
-                precision=str(self.dtype).replace("torch.", ""),
-                processes=self.world,
-                train_images=len(self.train_data),
-                budget=self.budget,
-            )
+            images = len(self.train_data)
+            write_result(result, self.device, self.dtype, processes=self.world, train_images=images, budget=self.budget)
         return result
 
     def request_stop(self) -> None:
@@ -245,17 +224,14 @@ class Trainer:
         self.order_generator.set_state(self.order_state)  # the same order when resuming mid-epoch
         order = torch.randperm(len(self.train_data), generator=self.order_generator)
         mine = slice(self.rank * local, (self.rank + 1) * local)
+        steps = range(self.step, self.steps_per_epoch)
+        batches = (order[s * c.batch_size : (s + 1) * c.batch_size] for s in steps)
         if c.pipeline == "pil":
-            steps = range(self.step, self.steps_per_epoch)
-            batches = [order[s * c.batch_size : (s + 1) * c.batch_size][mine].tolist() for s in steps]
-            yield from pil_batches(self.train_data, self.train_transform, batches, c.workers, self.device)
-            return
-        _, _, height, width = self.train_data.images.shape
-        for step in range(self.step, self.steps_per_epoch):
-            batch = order[step * c.batch_size : (step + 1) * c.batch_size].to(self.device)
-            views = self.train_transform.draw(c.batch_size, height, width, self.augment_generator, self.device)
-            images = self.train_data.images[batch[mine]]
-            yield self.train_transform(images, views[mine]), self.train_data.labels[batch[mine]]
+            lists = [batch[mine].tolist() for batch in batches]
+            yield from pil_batches(self.train_data, self.train_transform, lists, c.workers, self.device)
+        else:
+            generator = self.augment_generator
+            yield from device_batches(self.train_data, self.train_transform, batches, mine, generator, self.device)
 
     def _train_epoch(self) -> None:
         c = self.config
@@ -268,13 +244,15 @@ class Trainer:
         started = time.perf_counter()
         with self.display.epoch_bar(self.epoch + 1, c.epochs, self.steps_per_epoch, self.step):
             for images, labels in self._batches():
-                with env.autocast(self.device, self.dtype):
-                    logits = self.net(images)
-                    loss = F.cross_entropy(logits, labels, label_smoothing=c.label_smoothing)
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
+                loss, logits = train_step(
+                    self.net,
+                    self.optimizer,
+                    self.scaler,
+                    images,
+                    labels,
+                    dtype=self.dtype,
+                    label_smoothing=c.label_smoothing,
+                )
                 if self.scheduler is not None and c.schedule != "plateau":
                     self.scheduler.step()
                 loss_sum += loss.detach() * len(labels)
