@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from .checkpoint import write_text_atomically
+from .files import write_text_atomically
 
 REPRODUCED, CONTRADICTED, NOT_SEPARABLE = "reproduced", "contradicted", "not separable at this scale"
 MARGIN = 2  # a difference must exceed MARGIN times the seed spread (module docstring)

@@ -20,15 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def fashion_small():
     """512 training, 128 validation and 256 test images of the real Fashion-MNIST."""
-    return load_dataset(
-        "fashion-mnist",
-        ROOT / "data",
-        train_subset=512,
-        test_subset=256,
-        fetch_missing=False,
-        val_size=5000,
-        val_subset=128,
-    )
+    data = load_dataset("fashion-mnist", ROOT / "data", fetch_missing=False)
+    return data.held_out(5000).subsets(512, 128, 256)
 
 
 def run_command(

@@ -8,6 +8,7 @@ paper net (58M weights at 67 px), as every real run does.
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -188,7 +189,7 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path, fashion_small):
     done = run_cli("train", "--resume", str(finished.parent / "conv1.pt"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"error: {finished.parent / 'conv1.pt'} is not a training checkpoint; resume from a run's last.pt"
+        f"error: {finished.parent / 'conv1.pt'} is not a training checkpoint (no 'model'); resume from a run's last.pt"
     ]
 
 
@@ -337,6 +338,36 @@ def test_measuring_the_speed_leaves_the_run_untouched(tmp_path, fashion_small):
     assert budgeted.history[0]["train_images"] == 64  # an hour is enough for all of them
     assert json.loads((budgeted.run_dir / "result.json").read_text())["budget"]["time_budget_s"] == 3600
     assert_bitwise_equal(weights(plain.checkpoint), weights(budgeted.checkpoint))
+
+
+@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="torch.compile on a CPU needs a C compiler")
+def test_the_budget_measures_the_step_the_trainer_takes_adam_and_compile_included(tmp_path):
+    """The images the budget allowed and the images trained in that time (the trainer's own images/s times
+    the seconds the budget left for training) agree within 15%: the probe takes the trainer's step."""
+    config = tiny_config(
+        tmp_path,
+        variant="cuda-convnet-18pct",  # a small net at 32 px: thousands of images in a few seconds
+        image_size=32,
+        epochs=1,
+        optimizer="adam",
+        lr=1e-3,
+        compile=True,
+        train_subset=None,  # 55,000 images: more than the budget allows
+        log_every=20,
+        time_budget_s=12,
+    )
+    # Compile once beforehand (up to a minute on a cold cache): the budget counts its probe's compilation as
+    # spent, and this test is about the speed of the step, not about how long the compiler takes.
+    small = Trainer(dataclasses.replace(config, time_budget_s=None, train_subset=256), checkpoints=False)
+    timing.probe_training_speed(
+        small.model, small.train_data, small.train_transform, small.device, config, dtype=small.dtype, batch_size=32
+    )
+    trainer = Trainer(config)
+    allowed, budget = trainer.budget["train_images"], trainer.budget
+    assert allowed < 55_000 and budget["probe_seconds"] < config.time_budget_s / 2
+    result = trainer.fit()
+    trained_in_time = result.history[-1]["images_per_second"] * (config.time_budget_s - budget["probe_seconds"])
+    assert abs(allowed - trained_in_time) / allowed < 0.15, (allowed, trained_in_time, budget, result.history[-1])
 
 
 def test_an_image_folder_holds_out_a_tenth_of_its_training_images_at_most(tmp_path, capsys):

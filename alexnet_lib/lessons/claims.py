@@ -256,7 +256,3 @@ def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
     if len(history) != 1:
         not_yet("the tiny run did not finish its epoch.", "07.3")
     return correct(f"it changes only {name} ({getattr(baseline, name)!r} -> {getattr(ablation, name)!r}) and trains.")
-
-
-def claim_names() -> list[str]:
-    return list(EXPERIMENTS)
