@@ -1,12 +1,16 @@
 # The course's commands. Each one sets itself up: a virtual environment in .venv, the
 # packages, and the datasets (from a local copy when there is one, else downloaded).
 #   make course   execute every notebook headless (quick profile on a CPU, full on a GPU)
-#   make test     lint, notebook hygiene, unit tests, and every notebook under nbval
+#   make test-fast  lint and the unit tests not marked slow (engine tests on a tiny net, the CLI in-process):
+#                   the everyday edit, under 3 minutes on 2 cores
+#   make test     lint, notebook hygiene, every unit test, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
 #   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
 #   make claims-dry      benchmarks/gpu_claims.sh (the paper's AlexNet-scale claims) shrunk for a CPU
 #   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with another Python, in its own venv:
 #                    make PYTHON=/usr/bin/python3.12 VENV=.venv-312 test-unit
+#   make test-second-python  the tests marked second_python (tarfile's filters) on SECOND_PYTHON (default
+#                    python3), sharing .venv's packages when it is the same minor version (CI's second Python)
 #   make test-colab  Colab's package versions on Python 3.13 (colab/pip-freeze.txt): the course
 #                    installed from a wheel must change none of them; notebooks run outside the checkout
 #   make test-browser  the lessons in JupyterLab, driven in Chromium (widgets, upload, progress bars)
@@ -19,6 +23,14 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATASETS := data/fashion-mnist/train.pt data/cifar10/train.pt
 TESTS := tests
+# The slowest tests by name after each run, so that they stay visible.
+DURATIONS := --durations=15
+# Notebooks 05 and 06 read the checkpoints that 03 and 04 save, so 01-04 run first, then the rest;
+# two at a time (xdist, one notebook per worker), one thread each. Their training is sized by a time
+# budget, and their checks hold for whatever model it gives.
+NOTEBOOKS_FIRST := $(sort $(wildcard notebooks/0[1-4]_*.ipynb))
+NOTEBOOKS_THEN := $(filter-out $(NOTEBOOKS_FIRST),$(sort $(wildcard notebooks/*.ipynb)))
+NBVAL := ALEXNET_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env $(DURATIONS)
 
 # tcmalloc makes PyTorch on a CPU about a third faster (glibc malloc page-faults on every
 # step); used when installed (Debian: libtcmalloc-minimal4), never required.
@@ -30,7 +42,7 @@ endif
 # Debian's chromium by default; Playwright drives it (its own browser download needs the internet).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: course test test-unit test-colab test-browser lab data lint clean gpu-check-dry claims-dry student grade
+.PHONY: course test test-fast test-notebooks test-second-python test-unit test-colab test-browser lab data lint clean gpu-check-dry claims-dry student grade
 
 course: $(INSTALLED) $(DATASETS)
 	$(BIN)/python -m alexnet_lib course
@@ -39,10 +51,22 @@ test: $(INSTALLED) $(DATASETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/nbstripout --verify notebooks/*.ipynb student/*.ipynb
-	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 tests  # two workers, one thread each
-	ALEXNET_PROFILE=quick $(BIN)/pytest -p no:xdist --nbval-lax --nbval-current-env notebooks
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(DURATIONS) tests  # two workers, one thread each
+	$(NBVAL) $(NOTEBOOKS_FIRST)
+	$(NBVAL) $(NOTEBOOKS_THEN)
 	@if [ -x "$(CHROMIUM)" ]; then echo "browser tests: not part of make test; run \`make test-browser\`"; \
 	else echo "browser tests: not run (no Chromium at $(CHROMIUM)); install chromium, then run \`make test-browser\`"; fi
+
+# The tests not marked slow: no subprocess, torchrun, make, nbgrader or notebook; one paper-net smoke test.
+test-fast: $(INSTALLED) $(DATASETS)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 -m "not slow" $(DURATIONS) tests
+
+# Every notebook under nbval, as make test runs them.
+test-notebooks: $(INSTALLED) $(DATASETS)
+	$(NBVAL) $(NOTEBOOKS_FIRST)
+	$(NBVAL) $(NOTEBOOKS_THEN)
 
 # The student edition (solutions replaced by stubs, hidden tests removed) and the points table of
 # docs/teaching.md, both from the teacher notebooks in notebooks/; tests/test_classroom.py checks
@@ -78,7 +102,15 @@ claims-dry: $(INSTALLED) $(DATASETS)
 	PYTHON=$(BIN)/python bash benchmarks/gpu_claims.sh --dry-run
 
 test-unit: $(INSTALLED) $(DATASETS)
-	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(TESTS)
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(DURATIONS) $(TESTS)
+
+# Only the interpreter's standard library differs on a second Python (fetch.py's tarfile branch), so
+# only the tests marked second_python run there; .ci/second_python.sh builds a venv without pip that
+# reads .venv's packages (same minor version: the same wheels), not a second 6 GB install.
+SECOND_PYTHON ?= python3
+test-second-python: $(INSTALLED) $(DATASETS)
+	bash .ci/second_python.sh $(SECOND_PYTHON) $(VENV) .venv-second
+	OMP_NUM_THREADS=1 .venv-second/bin/python -m pytest -p no:xdist -m second_python $(DURATIONS) tests
 
 test-colab: $(DATASETS)
 	bash .ci/colab_check.sh
@@ -111,4 +143,4 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 
 clean:
-	rm -rf $(VENV) .venv-default .venv-colab outputs
+	rm -rf $(VENV) .venv-default .venv-second .venv-colab outputs

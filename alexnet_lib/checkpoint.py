@@ -11,19 +11,17 @@ that the weights fit the declared net, then gives the model, the classes and the
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
 from .cifar_nets import ALL_VARIANTS, CifarNet, build_net, input_problem
 from .datasets import FOLDER_SIZE, KNOWN_DATASETS, Stats
 from .errors import CourseError
+from .files import write_atomically
 from .model import AlexNet, Options
 from .transforms import BatchTransform
 
@@ -36,50 +34,14 @@ def save_checkpoint(path: Path | str, payload: dict[str, Any]) -> Path:
     return write_atomically(path, lambda file: torch.save({"format": FORMAT, "version": VERSION, **payload}, file))
 
 
-def write_text_atomically(path: Path | str, text: str) -> Path:
-    """Write a run record (JSON, CSV) so that a crash leaves the old file or the new, never half of one."""
-    return write_atomically(path, lambda file: file.write(text.encode()))
-
-
-def write_atomically(path: Path | str, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def model_fields(
-    model: AlexNet | CifarNet,
-    *,
-    variant: str,
-    classes: list[str],
-    in_channels: int,
-    image_size: int,
-    crop: float,
-    stats: Stats,
-    dataset: str,
+    model: AlexNet | CifarNet, classes: list[str], image_size: int, crop: float, stats: Stats, *, dataset: str
 ) -> dict[str, Any]:
     """What a checkpoint carries to be used alone: the weights and how images were fed (``Checkpoint`` reads them)."""
+    in_channels = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
     return {
         "model": model.state_dict(),
-        "variant": variant,
+        "variant": model.variant,
         "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them
         "num_classes": len(classes),
         "in_channels": in_channels,
@@ -119,14 +81,62 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
     return payload
 
 
+@dataclass
+class ResumeState:
+    """Where a run stands, to continue it to the bit: a checkpoint's training half (``model_fields`` is the other).
+
+    Its fields are the checkpoint's keys, written by ``Trainer.save`` and read back by ``Trainer`` and ``--resume``.
+    """
+
+    config: dict[str, Any]  # the run's settings (``TrainConfig.to_dict``): what --resume continues with
+    epoch: int  # epochs finished
+    step: int  # steps done in the epoch under way (0 at an epoch's end)
+    global_step: int  # steps done in all
+    partial: dict[str, float]  # the epoch under way so far: loss sum, correct predictions, images seen
+    train_seconds: float  # time spent training, evaluation left out
+    images_seen: int  # training images seen, all processes together
+    optimizer: dict[str, Any]  # the optimiser's state_dict (momentum or Adam's moments)
+    scheduler: dict[str, Any] | None  # the schedule's state_dict; None without one
+    scaler: dict[str, Any]  # the fp16 gradient scaler's state; empty for bf16 and fp32
+    rng: dict[str, Any]  # global generators, the epoch's shuffle at its start, the augmentation generator
+    history: list[dict[str, Any]]  # one record per epoch
+    step_history: list[dict[str, Any]] = field(default_factory=list)  # one per progress update (older: none)
+    metrics: dict[str, float] = field(default_factory=dict)  # the last validation figures, and the test's at the end
+    budget: dict[str, Any] = field(default_factory=dict)  # what the time budget allowed; a resumed run keeps it
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], source: str = "checkpoint") -> ResumeState:
+        """The resume state of a loaded checkpoint; a file that has none (``conv1.pt``, a hand-made one) is a
+        ``CourseError`` naming the first missing key."""
+        names = [f.name for f in fields(cls)]
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [key for key in ("model", *required) if key not in payload]
+        if missing:
+            raise CourseError(f"{source} is not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
+        return cls(**{name: payload[name] for name in names if name in payload})
+
+    @classmethod
+    def read(cls, path: Path | str, map_location: str | torch.device = "cpu") -> tuple[ResumeState, dict[str, Any]]:
+        """The resume state of the checkpoint at ``path``, and the checkpoint itself (its weights and fields)."""
+        payload = load_checkpoint(path, map_location=map_location)
+        return cls.from_payload(payload, str(path)), payload
+
+    def to_payload(self) -> dict[str, Any]:
+        """The checkpoint keys this state is saved as (the tensors shared, not copied)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 def check_resumable(
-    checkpoint: dict[str, Any], *, variant: str, num_classes: int, epochs: int, schedule: str, options: Options
+    state: ResumeState,
+    checkpoint: dict[str, Any],
+    *,
+    variant: str,
+    num_classes: int,
+    epochs: int,
+    schedule: str,
+    options: Options,
 ) -> None:
     """``--resume`` from ``checkpoint`` into a run of ``epochs`` epochs: any reason it can't is one ``CourseError``."""
-    needed = ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "partial", "history", "config")
-    missing = [key for key in needed if key not in checkpoint]
-    if missing:
-        raise CourseError(f"--resume: not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
     if checkpoint.get("variant") != variant or checkpoint.get("num_classes") != num_classes:
         raise CourseError(
             f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
@@ -135,7 +145,7 @@ def check_resumable(
     saved, wanted = checkpoint.get("options") or dataclasses.asdict(Options()), dataclasses.asdict(options)
     if saved != wanted:  # (older checkpoints have no options: the paper's)
         raise CourseError(f"--resume: the checkpoint's net has {saved}, this run's {wanted}")
-    done, planned = checkpoint["epoch"], checkpoint["config"]["epochs"]
+    done, planned = state.epoch, state.config["epochs"]
     fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs
     if fixed_length and done >= epochs == planned:  # finished, and no more epochs asked for
         raise CourseError(
@@ -220,6 +230,11 @@ def options(checkpoint: dict[str, Any]) -> dict[str, Any]:
 def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet | CifarNet:
     """Rebuild the trained model (eval mode) from a loaded checkpoint whose weights fit (``check_weights``)."""
     check_weights(checkpoint, source)
+    return _rebuild(checkpoint)
+
+
+def _rebuild(checkpoint: dict[str, Any]) -> AlexNet | CifarNet:
+    """The net a checked checkpoint declares, with its weights, in eval mode."""
     model = build_net(
         checkpoint["variant"],
         num_classes=checkpoint["num_classes"],
@@ -289,13 +304,25 @@ class Checkpoint:
         """Read (``weights_only=True``) and check the checkpoint at ``path``."""
         return cls.from_payload(load_checkpoint(path), str(path))
 
+    @classmethod
+    def of_model(
+        cls, model: AlexNet | CifarNet, *, classes: list[str], image_size: int, crop: float, stats: Stats, dataset: str
+    ) -> Checkpoint:
+        """A model in memory as a checkpoint (ImageNet weights, benchmarks); ``dataset`` gives the source size."""
+        fields = model_fields(model, classes, image_size, crop, stats, dataset=dataset)
+        return cls.from_payload(fields, f"a {model.variant} net in memory")
+
     @property
     def variant(self) -> str:
         return self.payload["variant"]
 
+    @property
+    def in_channels(self) -> int:
+        return self.payload["in_channels"]
+
     def model(self) -> AlexNet | CifarNet:
-        """The trained model, in eval mode."""
-        return model_from_checkpoint(self.payload, source=self.source)
+        """The trained model, in eval mode (its weights were checked on reading)."""
+        return _rebuild(self.payload)
 
     def eval_transform(self, *, channels_last: bool = False) -> BatchTransform:
         """The test-time input pipeline the model was trained with (see ``eval_transform``)."""

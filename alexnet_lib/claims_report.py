@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint import write_text_atomically
+from .files import write_text_atomically
 
 REPRODUCED, CONTRADICTED, NOT_SEPARABLE = "reproduced", "contradicted", "not separable at this scale"
 LEVEL = 0.95  # the confidence interval's coverage (module docstring)

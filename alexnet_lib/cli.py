@@ -97,14 +97,12 @@ def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
     The first run's flags (and its ``--config``/``--profile``) may be given again: they must agree with
     the checkpoint. The run continues in the checkpoint's folder unless ``--checkpoint-dir`` says otherwise.
     """
-    from .checkpoint import load_checkpoint
+    from .checkpoint import ResumeState
     from .config import load_config
     from .env import current_profile
 
-    saved = load_checkpoint(args.resume).get("config")
-    if not isinstance(saved, dict):
-        raise CourseError(f"{args.resume} is not a training checkpoint; resume from a run's last.pt")
-    saved = dict(saved)
+    state, _ = ResumeState.read(args.resume)  # a file with no resume state is one CourseError
+    saved = dict(state.config)
     profile = saved.pop("profile", None)
     asked = dict(overrides)
     if args.config is not None:  # the file's settings, as the first run read them, count as asked for

@@ -5,9 +5,10 @@ split is one ``uint8`` tensor of shape N x C x H x W, moved to the GPU when ther
 Batches are then index lookups, and resizing and augmentation run batched on the device
 (``transforms.py``): no per-image Python work per step.
 
-Training never sees the test set: ``read_dataset`` (so ``fetch.load_dataset``) holds out a validation split from the
-training images (``VAL_SIZE`` of them, chosen by a permutation seeded with ``VAL_SEED``,
-independent of the run's seed, so every run of the course holds out the same images).
+Training never sees the test set: ``Splits.held_out`` (called by ``folders.load_training_data``, the one
+place a run's splits are made) holds out a validation split from the training images (``VAL_SIZE`` of
+them, chosen by a permutation seeded with ``VAL_SEED``, independent of the run's seed, so every run of
+the course holds out the same images).
 Schedules and checkpoints look at the validation split; the test set is read once, at the
 end, for the reported figure.
 
@@ -250,25 +251,11 @@ def read_split(folder: Path, split: str) -> ImageSet:
         ) from None
 
 
-def read_dataset(
-    folder: Path,
-    *,
-    train_subset: int | None = None,
-    test_subset: int | None = None,
-    seed: int = 0,
-    val_size: int = 0,
-    val_seed: int = VAL_SEED,
-    val_subset: int | None = None,
-) -> Splits:
-    """The prepared dataset in ``folder``.
-
-    ``val_size`` images are first held out of the training set as ``val`` (training uses
-    ``VAL_SIZE``; 0, the default for looking at data, holds none out); then
-    ``train_subset``/``val_subset``/``test_subset`` keep that many randomly chosen images.
-    """
+def read_dataset(folder: Path) -> Splits:
+    """The prepared dataset in ``folder``, whole: no validation split held out, no subsets
+    (``folders.load_training_data`` makes a run's, ``Splits.held_out`` and ``Splits.subsets``)."""
     meta = read_meta(folder)
     stats = Stats(
         **{k: tuple(map(tuple, v)) if k == "pca_eigenvectors" else tuple(v) for k, v in meta["stats"].items()}
     )
-    splits = Splits(folder.name, read_split(folder, "train"), read_split(folder, "test"), stats)
-    return splits.held_out(val_size, val_seed).subsets(train_subset, val_subset, test_subset, seed)
+    return Splits(folder.name, read_split(folder, "train"), read_split(folder, "test"), stats)

@@ -282,21 +282,6 @@ def colour_selectivity(weights: torch.Tensor) -> torch.Tensor:
     return colour_part.square().flatten(1).sum(1) / weights.square().flatten(1).sum(1).clamp_min(1e-12)
 
 
-def edge_image(
-    size: int, channels: int = 3, orientation: Literal["vertical", "horizontal"] = "vertical"
-) -> torch.Tensor:
-    """A 1 x C x size x size probe image with one straight edge through its centre: -1 left (top), +1 right (bottom)."""
-    ramp = torch.where(torch.arange(size) < size // 2, -1.0, 1.0)
-    plane = ramp.expand(size, size) if orientation == "vertical" else ramp[:, None].expand(size, size)
-    return plane.expand(1, channels, size, size).clone()
-
-
-@torch.no_grad()
-def conv1_edge_responses(model: nn.Module, image: torch.Tensor) -> torch.Tensor:
-    """Each conv1 filter's strongest response to ``image``: conv1's output, max over positions (F values)."""
-    return model.conv1(image.to(_device(model))).flatten(2).amax(2)[0].cpu()
-
-
 @torch.no_grad()
 def confidence_after_masking(
     model: nn.Module, inputs: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, fraction: float = 0.25

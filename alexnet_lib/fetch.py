@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import socket
 import tarfile
 import tempfile
 import time
@@ -32,12 +31,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
 from . import env
 from .datasets import (
     KNOWN_DATASETS,
-    VAL_SEED,
     Splits,
     compute_stats,
     dataset_folder,
@@ -90,7 +86,12 @@ def fetch(name: str, source: Path | str | None = None, data_dir: Path | None = N
     if ``download``, torchvision's download. When nothing works, raises one ``CourseError`` that
     names the dataset, the places looked in and the command that fixes it.
     """
-    target = dataset_folder(name, data_dir)
+    return fetch_into(dataset_folder(name, data_dir), source, download=download)
+
+
+def fetch_into(target: Path, source: Path | str | None = None, *, download: bool = True) -> Path:
+    """``fetch`` into the dataset folder ``target`` (``datasets.dataset_folder``), named as its dataset."""
+    name = target.name
     known = name in KNOWN_DATASETS
     # A course dataset is ready as tensors; any other name is an image-folder tree.
     ready = is_prepared(target) if known else (target / "train").is_dir()
@@ -134,18 +135,19 @@ def load_dataset(
     test_subset: int | None = None,
     seed: int = 0,
     fetch_missing: bool = True,
-    val_size: int = 0,
-    val_seed: int = VAL_SEED,
-    val_subset: int | None = None,
 ) -> Splits:
-    """The train and test splits of ``name`` (``fashion-mnist``, ``cifar10`` or a prepared name).
+    """The train and test splits of ``name`` (``fashion-mnist``, ``cifar10`` or a prepared name), to look at.
 
     A dataset that is not prepared yet is fetched first (a local copy, else a download).
-    ``val_size`` images are first held out of the training set as ``val`` (training uses
-    ``VAL_SIZE``; 0, the default for looking at data, holds none out); then
-    ``train_subset``/``val_subset``/``test_subset`` keep that many randomly chosen images.
+    ``train_subset``/``test_subset`` keep that many randomly chosen images. No validation split
+    is held out: a training run's data, with its split, come from ``folders.load_training_data``.
     """
-    folder = dataset_folder(name, data_dir)
+    folder = prepared_folder(dataset_folder(name, data_dir), fetch_missing=fetch_missing)
+    return read_dataset(folder).subsets(train_subset, None, test_subset, seed)
+
+
+def prepared_folder(folder: Path, *, fetch_missing: bool = True) -> Path:
+    """``folder`` (``datasets.dataset_folder``) once it holds a prepared dataset: fetched first if missing."""
     if not is_prepared(folder):
         if (folder / "train").is_dir():
             raise CourseError(
@@ -153,19 +155,12 @@ def load_dataset(
                 f"alexnet_lib.folders.load_image_folder({str(folder)!r}, size=...)"
             )
         if not fetch_missing:
+            name = folder.name
             raise CourseError(
                 f"{name} is not prepared in {folder.parent}; run `python -m alexnet_lib data fetch {name}`"
             )
-        fetch(name, data_dir=data_dir)
-    return read_dataset(
-        folder,
-        train_subset=train_subset,
-        test_subset=test_subset,
-        seed=seed,
-        val_size=val_size,
-        val_seed=val_seed,
-        val_subset=val_subset,
-    )
+        fetch_into(folder)
+    return folder
 
 
 def _one_line(error: BaseException, limit: int = 200) -> str:
@@ -344,41 +339,3 @@ def _download(name: str, target: Path) -> Path:
             tv.CIFAR10(root, train=True, download=True)
             source = root / "cifar-10-batches-py"
         return import_copy(name, source, target)
-
-
-# torchvision's ImageNet weights (notebook 06; online only) --------------------------------
-
-
-def _reachable(host: str, timeout: float) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def fetch_imagenet_weights(*, timeout: float = 3.0) -> Path:
-    """The file of torchvision's ImageNet AlexNet weights (``AlexNet_Weights.IMAGENET1K_V1``) in torch hub's cache.
-
-    Downloaded (233 MB, checked against the hash in its name) when absent. Offline, a
-    ``CourseError`` says so within ``timeout`` seconds instead of hanging.
-    """
-    from torchvision.models import AlexNet_Weights
-
-    url = AlexNet_Weights.IMAGENET1K_V1.url
-    path = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-    if path.exists():
-        return path
-    host = url.split("/")[2]
-    if not _reachable(host, timeout):
-        raise CourseError(f"the ImageNet weights need internet: {host} cannot be reached, and {path} is absent")
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)  # a stalled download fails instead of hanging the notebook
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(url, str(path), hash_prefix=path.stem.split("-")[-1])
-    except Exception as error:  # network errors, a checksum mismatch
-        raise CourseError(f"downloading the ImageNet weights failed: {type(error).__name__}: {error}") from None
-    finally:
-        socket.setdefaulttimeout(previous)
-    return path

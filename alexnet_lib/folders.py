@@ -24,9 +24,9 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import ImageFolder
 
 from .config import TrainConfig
-from .datasets import ImageSet, Splits, compute_stats, dataset_folder
+from .datasets import ImageSet, Splits, compute_stats, dataset_folder, read_dataset
 from .errors import CourseError
-from .fetch import load_dataset
+from .fetch import prepared_folder
 from .images import (
     ImageError,
     class_names,
@@ -76,31 +76,24 @@ class _ClassFolders(ImageFolder):
 
 
 def load_training_data(config: TrainConfig) -> Splits:
-    """The config's dataset in memory, ``val_size`` training images held out for validation.
+    """A run's data: the config's dataset in memory, ``val_size`` training images held out for validation,
+    then the config's subsets. The one place a run's splits are made.
 
-    A course dataset, or an image folder decoded at 256 (§2). An image folder's own ``test/``
-    (or ``val/``) folder is its test set; its validation split is held out of ``train/`` like
-    a course dataset's, but never more than a tenth of the training images.
+    A course dataset (fetched first if missing), or an image folder decoded at 256 (§2). An image
+    folder's own ``test/`` (or ``val/``) folder is its test set; its validation split is held out of
+    ``train/`` like a course dataset's, but never more than a tenth of the training images.
     """
-    data_dir = Path(config.data_dir) if config.data_dir else None
-    folder = dataset_folder(config.dataset, data_dir)
+    folder = dataset_folder(config.dataset, Path(config.data_dir) if config.data_dir else None)
+    val_size = config.val_size
     if (folder / "train").is_dir() and not (folder / "train.pt").exists():
         splits = load_image_folder(folder, size=256)
-        val_size = min(config.val_size, len(splits.train) // 10)
+        val_size = min(val_size, len(splits.train) // 10)
         if val_size < config.val_size:
             print(f"validation: {val_size:,} of the {len(splits.train):,} training images (a tenth)")
-        splits = splits.held_out(val_size, config.val_seed)
-        return splits.subsets(config.train_subset, config.val_subset, config.test_subset, config.seed)
-    return load_dataset(
-        config.dataset,
-        data_dir,
-        train_subset=config.train_subset,
-        test_subset=config.test_subset,
-        seed=config.seed,
-        val_size=config.val_size,
-        val_seed=config.val_seed,
-        val_subset=config.val_subset,
-    )
+    else:
+        splits = read_dataset(prepared_folder(folder))
+    splits = splits.held_out(val_size, config.val_seed)
+    return splits.subsets(config.train_subset, config.val_subset, config.test_subset, config.seed)
 
 
 def load_image_folder(root: Path | str, size: int, *, grey: bool = False) -> Splits:

@@ -29,17 +29,10 @@ import torch
 from PIL import Image
 
 from .checkpoint import Checkpoint
-from .datasets import FOLDER_SIZE, Stats
 from .env import autocast, pick_device
-from .errors import CourseError
-from .fetch import fetch_imagenet_weights
+from .imagenet import imagenet_checkpoint
 from .images import ImageError, first_line, image_tensor, open_image, square, to_mode
-from .model import AlexNet, alexnet
-from .transforms import PAPER_CROP, BatchTransform, Views, ten_crop_views
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet statistics, [0, 1] pixel units
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
+from .transforms import Views, ten_crop_views
 
 # The model with its preprocessing ----------------------------------------------------------
 
@@ -62,39 +55,32 @@ def ranked(probs: torch.Tensor, classes: Sequence[str], k: int | None = None) ->
 
 @dataclass
 class Predictor:
-    """A trained model and everything needed to feed it new images as it was fed in training."""
+    """A trained model fed new images as it was fed in training: all of it from its ``Checkpoint``."""
 
-    model: AlexNet
-    classes: list[str]
-    image_size: int  # the network's input side (67 in the quick profile, 227 in the full one)
-    crop: float  # the evaluation crop, as a fraction of the image side (§4.1: 224/256)
-    stats: Stats  # training mean and std: what normalisation uses
-    source_size: int  # the side a new image is brought to first: what the training images had
+    checkpoint: Checkpoint  # classes, input size, crop, normalisation, source size: see ``checkpoint.py``
     device: torch.device
     dtype: torch.dtype = torch.float32  # autocast dtype (float32: none)
 
     def __post_init__(self) -> None:
-        self.model = self.model.eval().to(self.device, memory_format=torch.channels_last)  # as BatchTransform gives
-        self.transform = BatchTransform(
-            self.image_size, self.stats, train=False, crop=self.crop, pca_std=0.0, channels=self.in_channels
-        )
+        self.model = self.checkpoint.model().to(self.device, memory_format=torch.channels_last)
+        self.transform = self.checkpoint.eval_transform(channels_last=True)
 
     @property
-    def in_channels(self) -> int:
-        return self.model.conv1.in_channels
+    def classes(self) -> list[str]:
+        return self.checkpoint.classes
 
     @property
     def mode(self) -> str:
         """The PIL mode new images are converted to: that of the training images."""
-        return "L" if len(self.stats.mean) == 1 else "RGB"
+        return "L" if len(self.checkpoint.stats.mean) == 1 else "RGB"
 
     def prepare(self, image: Image.Image) -> torch.Tensor:
         """A PIL image as the uint8 C x S x S tensor the training images were (steps 2 and 3 above)."""
-        return image_tensor(square(to_mode(image, self.mode), self.source_size))
+        return image_tensor(square(to_mode(image, self.mode), self.checkpoint.source_size))
 
     def read(self, path: Path | str) -> torch.Tensor:
         """An image file, prepared; ``ImageError`` when it cannot be used."""
-        image = open_image(path, min_size=self.source_size)
+        image = open_image(path, min_size=self.checkpoint.source_size)
         try:
             return self.prepare(image)
         except Exception as error:  # an exotic mode PIL cannot convert (LAB, HSV...)
@@ -110,9 +96,9 @@ class Predictor:
             return [(None, 1)]
         keys = [
             (v.left.item(), v.top.item(), v.side.item(), v.flip.item())
-            for v in ten_crop_views(1, height, width, self.crop, torch.device("cpu"))
+            for v in ten_crop_views(1, height, width, self.checkpoint.crop, torch.device("cpu"))
         ]
-        views = ten_crop_views(n, height, width, self.crop, self.device)
+        views = ten_crop_views(n, height, width, self.checkpoint.crop, self.device)
         unique: dict[tuple, list] = {}
         for key, view in zip(keys, views, strict=True):
             unique.setdefault(key, [view, 0])[1] += 1
@@ -171,17 +157,7 @@ def load_predictor(
     not fit its declared variant and class count raises ``CourseError`` with one line.
     """
     device = pick_device(device) if isinstance(device, str) else device
-    checkpoint = Checkpoint.read(path)
-    return Predictor(
-        checkpoint.model(),
-        checkpoint.classes,
-        checkpoint.image_size,
-        checkpoint.crop,
-        checkpoint.stats,
-        checkpoint.source_size,
-        device,
-        dtype,
-    )
+    return Predictor(Checkpoint.read(path), device, dtype)
 
 
 # torchvision's ImageNet weights (online only) --------------------------------------------------
@@ -191,21 +167,8 @@ def imagenet_predictor(device: torch.device | str = "cpu", *, timeout: float = 3
     """torchvision's ImageNet AlexNet weights (``AlexNet_Weights.IMAGENET1K_V1``) in our torchvision
     variant, with the 1000 ImageNet class names and torchvision's preprocessing (256, centre 224).
 
-    The weights come from ``fetch.fetch_imagenet_weights``: torch hub's cache, else a download
+    The weights come from ``imagenet.fetch_imagenet_weights``: torch hub's cache, else a download
     (233 MB); offline, a ``CourseError`` says so within ``timeout`` seconds instead of hanging.
     """
-    from torchvision.models import AlexNet_Weights
-
-    weights = AlexNet_Weights.IMAGENET1K_V1
-    path = fetch_imagenet_weights(timeout=timeout)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        model = alexnet("torchvision", num_classes=1000)
-        model.load_state_dict(state)  # torchvision's keys (features.0...) are renamed on the way in
-    except Exception as error:
-        raise CourseError(f"{path} is damaged ({type(error).__name__}); delete it and run this again") from None
-    stats = Stats(IMAGENET_MEAN, IMAGENET_STD, pca_eigenvalues=(), pca_eigenvectors=())
-    device = pick_device(device) if isinstance(device, str) else device
-    return Predictor(
-        model, list(weights.meta["categories"]), 224, PAPER_CROP, stats, FOLDER_SIZE, device, torch.float32
-    )
+    checkpoint = imagenet_checkpoint(timeout=timeout)
+    return Predictor(checkpoint, pick_device(device) if isinstance(device, str) else device, torch.float32)

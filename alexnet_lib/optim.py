@@ -1,17 +1,42 @@
-"""§5's optimiser and the learning-rate schedules a ``TrainConfig`` names.
+"""§5's optimiser, the learning-rate schedules a ``TrainConfig`` names, and the one training step.
 
 The paper: SGD, momentum 0.9, weight decay 5e-4, the learning rate divided by 10 when the
 validation error stops improving. The short courses' runs use one-cycle or cosine instead.
+``train_step`` is the step the trainer takes and the one its time budget measures (``timing.py``).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import TrainConfig
+from .env import autocast
 
 Scheduler = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
+
+
+def train_step(
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    dtype: torch.dtype,
+    label_smoothing: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of §5: forward and cross-entropy under autocast, backward (scaled for fp16), the optimiser's
+    step. Gives ``(loss, logits)``, left on the device: no host sync."""
+    with autocast(images.device, dtype):
+        logits = net(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss, logits
 
 
 def make_optimizer(model: nn.Module, c: TrainConfig) -> torch.optim.Optimizer:

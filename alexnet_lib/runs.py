@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from . import env
-from .checkpoint import write_text_atomically
 from .config import TrainConfig
 from .evaluate import Evaluation
+from .files import write_text_atomically
 
 
 @dataclass
@@ -71,14 +73,18 @@ def write_history(run_dir: Path, history: list[dict[str, Any]], step_history: li
     write_text_atomically(run_dir / "history.csv", table.getvalue())
 
 
-def write_result(result: RunResult, **run: Any) -> Path:
-    """``result.json``: the headline figures, where the run ran (``run``: device, precision, ...) and its config."""
+def write_result(result: RunResult, device: torch.device, dtype: torch.dtype, **run: Any) -> Path:
+    """``result.json``: the headline figures, where the run ran (``device``, ``dtype``, ``run``: processes,
+    train_images, budget) and its config."""
     last = result.history[-1] if result.history else {}
     evaluation = result.evaluation
     summary = {
         "dataset": result.config.dataset,
         "variant": result.config.variant,
         "profile": result.config.profile,
+        "device": env.device_name(device),
+        "device_type": device.type,
+        "precision": str(dtype).replace("torch.", ""),
         **run,
         "epochs": last.get("epoch", 0),
         "val_top1": last.get("val_top1"),

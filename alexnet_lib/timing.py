@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
+from .config import TrainConfig
 from .datasets import ImageSet
-from .env import autocast, needs_grad_scaler
+from .env import needs_grad_scaler
 from .errors import CourseError
+from .optim import make_optimizer, train_step
 from .transforms import BatchTransform, PILDataset
 
 if TYPE_CHECKING:
@@ -47,13 +48,13 @@ def images_per_second(
     steps: int | None = None,
     min_seconds: float = 0.0,
 ) -> float:
-    """Images/s of calling ``step``: ``warmup`` untimed calls, then ``steps`` timed ones (if None: as many as
-    fill ``min_seconds``, at least one), the clock read only when the device is done."""
+    """Images/s of calling ``step``: ``warmup`` untimed calls, then timed ones until both ``steps`` calls (None:
+    one) and ``min_seconds`` are done, the clock read only when the device is done."""
     for _ in range(warmup):  # compilation, autotuning, allocations, worker start-up
         step()
     synchronize(device)
     calls, started = 0, time.perf_counter()
-    while (calls < steps) if steps is not None else (calls == 0 or time.perf_counter() - started < min_seconds):
+    while calls < (steps or 1) or time.perf_counter() - started < min_seconds:
         step()
         calls += 1
     synchronize(device)
@@ -70,24 +71,23 @@ def training_speed(
     steps: int,
     warmup: int = 1,
     compile: bool = False,
+    optimizer: torch.optim.Optimizer | None = None,
+    label_smoothing: float = 0.0,
+    min_seconds: float = 0.0,
 ) -> float:
-    """Training images/s of ``model``: §5's SGD steps on the batches ``batches()`` returns, under autocast
-    (with a gradient scaler for fp16, as the trainer), and no host sync per step (notebook 04,
-    benchmarks/train_speed.py)."""
+    """Training images/s of ``model``: the trainer's own step (``optim.train_step``) on the batches
+    ``batches()`` returns, under autocast (with a gradient scaler for fp16), no host sync per step
+    (notebook 04, benchmarks/train_speed.py, the time budget). ``optimizer`` defaults to §5's SGD."""
     net = torch.compile(model) if compile else model
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    if optimizer is None:
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaler(dtype))
 
     def step() -> None:
         images, labels = batches()
-        with autocast(device, dtype):
-            loss = F.cross_entropy(net(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        train_step(net, optimizer, scaler, images, labels, dtype=dtype, label_smoothing=label_smoothing)
 
-    return images_per_second(step, batch_size, device, warmup=warmup, steps=steps)
+    return images_per_second(step, batch_size, device, warmup=warmup, steps=steps, min_seconds=min_seconds)
 
 
 def probe_training_speed(
@@ -95,13 +95,17 @@ def probe_training_speed(
     data: ImageSet,
     transform: BatchTransform,
     device: torch.device,
+    config: TrainConfig,
     *,
     dtype: torch.dtype,
     batch_size: int,
     steps: int = 2,
+    min_seconds: float = 1.0,
 ) -> float:
-    """``training_speed`` of a throwaway copy of ``model`` on random augmented batches of ``data`` (the
-    trainer's time budget). The run is untouched: its weights, and the global random state, are as before."""
+    """``training_speed`` of a throwaway copy of ``model`` on random augmented batches of ``data``, with the
+    step the trainer will take: ``config``'s optimiser and compile, ``dtype``'s precision (the time budget).
+    At least ``steps`` timed steps and ``min_seconds``. The run is untouched: its weights, and the global
+    random state, are as before."""
     saved_rng = torch.get_rng_state()
     saved_cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
     generator = torch.Generator(device).manual_seed(0)
@@ -114,7 +118,18 @@ def probe_training_speed(
 
     try:
         probe = copy.deepcopy(model).train()
-        return training_speed(probe, batch, device, dtype=dtype, batch_size=batch_size, steps=steps)
+        return training_speed(
+            probe,
+            batch,
+            device,
+            dtype=dtype,
+            batch_size=batch_size,
+            steps=steps,
+            compile=config.compile,
+            optimizer=make_optimizer(probe, config),
+            label_smoothing=config.label_smoothing,
+            min_seconds=min_seconds,
+        )
     finally:
         torch.set_rng_state(saved_rng)
         if saved_cuda is not None:
@@ -126,21 +141,21 @@ def training_budget(
     data: ImageSet,
     transform: BatchTransform,
     device: torch.device,
+    config: TrainConfig,
     *,
     dtype: torch.dtype,
-    batch_size: int,
     processes: int,
-    seconds: float,
-    epochs: int,
 ) -> dict[str, Any]:
-    """How many of ``data``'s images ``epochs`` epochs can train on in ``seconds``, at the speed measured
-    here (``probe_training_speed``); the measurement is part of the budget. ``batch_size`` is the global
-    batch, split over ``processes``: under torchrun every process takes the slowest one's count."""
+    """How many of ``data``'s images ``config.epochs`` epochs can train on in ``config.time_budget_s`` seconds,
+    at the speed of the trainer's own step measured here (``probe_training_speed``); the measurement is part
+    of the budget. ``config.batch_size`` is the global batch, split over ``processes``: under torchrun every
+    process takes the slowest one's count."""
     started = time.perf_counter()
+    seconds, batch_size = config.time_budget_s, config.batch_size
     local = batch_size // processes
-    speed = processes * probe_training_speed(model, data, transform, device, dtype=dtype, batch_size=local)
-    left = seconds - (time.perf_counter() - started)
-    steps = max(1, int(left * speed / batch_size / epochs))
+    speed = processes * probe_training_speed(model, data, transform, device, config, dtype=dtype, batch_size=local)
+    probe_seconds = time.perf_counter() - started
+    steps = max(1, int((seconds - probe_seconds) * speed / batch_size / config.epochs))
     if processes > 1:  # every process must take the same number of steps
         count = torch.tensor(steps, device=device if device.type == "cuda" else "cpu")
         dist.all_reduce(count, op=dist.ReduceOp.MIN)
@@ -148,6 +163,7 @@ def training_budget(
     return {
         "time_budget_s": seconds,
         "measured_images_per_second": round(speed, 1),
+        "probe_seconds": round(probe_seconds, 2),  # compilation included: what is left is for training
         "train_images": min(steps * batch_size, len(data)),
     }
 

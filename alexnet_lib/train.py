@@ -1,14 +1,15 @@
 """Training AlexNet on any device, resumable to the bit on the device pipeline (notebooks 03, 04; CLI).
 
-One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), forward, cross-entropy, backward,
-SGD step. After each epoch it measures the held-out validation split (``datasets.py``), which
-alone drives the plateau schedule; the test set is read once, after the last epoch, for the
-reported figure. With ``time_budget_s`` it first keeps as many training images as the speed
-measured here allows (``timing.training_budget``). What makes it fast is kept out of the way:
-the dataset sits on the device as uint8 and each batch is augmented there (``transforms.py``);
-bf16 autocast (fp16 with a gradient scaler where bf16 is missing), channels_last, cuDNN
-autotuning, optional ``torch.compile``; and no host sync per step: losses and hit counts stay on
-the device and are read back every ``log_every`` steps, which is also when a NaN is noticed.
+One ``Trainer`` runs the loop of §5: shuffle, augment (§4.1), then ``optim.train_step`` (forward,
+cross-entropy, backward, SGD step). After each epoch it measures the held-out validation split
+(``datasets.py``), which alone drives the plateau schedule; the test set is read once, after the
+last epoch, for the reported figure. With ``time_budget_s`` it first keeps as many training images
+as the speed of that same step allows (``timing.training_budget``: this run's optimiser, precision
+and compile). What makes it fast is kept out of the way: the dataset sits on the device as uint8
+and each batch is augmented there (``transforms.py``); bf16 autocast (fp16 with a gradient scaler
+where bf16 is missing), channels_last, cuDNN autotuning, optional ``torch.compile``; and no host
+sync per step: losses and hit counts stay on the device and are read back every ``log_every``
+steps, which is also when a NaN is noticed.
 
 Under ``torchrun`` each process takes its slice of every global batch (same order and same
 random views on every rank) and DistributedDataParallel averages the gradients, so N
@@ -29,21 +30,20 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
 from . import env, timing
-from .checkpoint import check_resumable, load_checkpoint, model_fields, record_conv1, save_checkpoint
+from .checkpoint import ResumeState, check_resumable, model_fields, record_conv1, save_checkpoint
 from .cifar_nets import build_net
 from .config import TrainConfig
 from .datasets import Splits
 from .errors import CourseError
 from .evaluate import Evaluation, evaluate
 from .folders import load_training_data
-from .optim import make_optimizer, make_scheduler
+from .optim import make_optimizer, make_scheduler, train_step
 from .progress import Callback, RunDisplay, TensorBoardLog, stop_on_interrupt
 from .runs import RunResult, default_run_dir, write_history, write_result
-from .transforms import BatchTransform, pil_batches
+from .transforms import BatchTransform, device_batches, pil_batches
 
 
 class TrainingDiverged(CourseError):
@@ -67,10 +67,10 @@ class Trainer:
         self._load_data(data)
         self._build_model()
 
-        resumed = load_checkpoint(config.resume, map_location=self.device) if config.resume else None
+        resumed = ResumeState.read(config.resume, map_location=self.device) if config.resume else None
         self.budget: dict[str, Any] = {}  # what the time budget allowed, for the records
         if config.time_budget_s is not None:
-            self._fit_time_budget(resumed)
+            self._fit_time_budget(resumed[0] if resumed else None)
         self.optimizer = make_optimizer(self.model, config)
         # after the budget: OneCycle and cosine need the step count
         self.scheduler = make_scheduler(self.optimizer, config, self.steps_per_epoch)
@@ -90,7 +90,7 @@ class Trainer:
         log = TensorBoardLog(self.run_dir / "tensorboard", config.histograms) if self.rank == 0 else None
         self.display = RunDisplay(list(callbacks), log, show_bar=self.rank == 0)
         if resumed is not None:
-            self.load_state(resumed)
+            self.load_state(*resumed)
         if self.rank == 0 and self.epoch == 0 and self.step == 0 and checkpoints:
             self._record_conv1()
 
@@ -161,29 +161,15 @@ class Trainer:
         if self.config.compile:
             self.net = torch.compile(self.net)
 
-    def _fit_time_budget(self, resumed: dict[str, Any] | None) -> None:
-        """Keep as many training images as ``time_budget_s`` allows at the speed measured here.
-
-        A resumed run keeps the count its first run measured, so its schedule is unchanged.
-        """
-        c = self.config
-        if resumed is not None and resumed.get("budget"):
-            self.budget = dict(resumed["budget"])
-        else:
-            self.budget = timing.training_budget(
-                self.model,
-                self.train_data,
-                self.train_transform,
-                self.device,
-                dtype=self.dtype,
-                batch_size=c.batch_size,
-                processes=self.world,
-                seconds=c.time_budget_s,
-                epochs=c.epochs,
-            )
-        images = self.budget["train_images"]
-        if images < len(self.train_data):
-            self.train_data = self.train_data.subset(images, c.seed)
+    def _fit_time_budget(self, resumed: ResumeState | None) -> None:
+        """Keep as many training images as ``time_budget_s`` allows at the speed of this run's own step;
+        a resumed run keeps the count its first run measured, so its schedule is unchanged."""
+        c, data = self.config, self.train_data
+        self.budget = dict(resumed.budget if resumed is not None else {}) or timing.training_budget(
+            self.model, data, self.train_transform, self.device, c, dtype=self.dtype, processes=self.world
+        )
+        if self.budget["train_images"] < len(data):
+            self.train_data = data.subset(self.budget["train_images"], c.seed)
         self.steps_per_epoch = len(self.train_data) // c.batch_size
         if self.rank == 0:
             print(
@@ -224,15 +210,8 @@ class Trainer:
             self.data.classes,
         )
         if self.rank == 0 and not self.stop_requested:
-            write_result(
-                result,
-                device=env.device_name(self.device),
-                device_type=self.device.type,
-                precision=str(self.dtype).replace("torch.", ""),
-                processes=self.world,
-                train_images=len(self.train_data),
-                budget=self.budget,
-            )
+            images = len(self.train_data)
+            write_result(result, self.device, self.dtype, processes=self.world, train_images=images, budget=self.budget)
         return result
 
     def request_stop(self) -> None:
@@ -245,17 +224,14 @@ class Trainer:
         self.order_generator.set_state(self.order_state)  # the same order when resuming mid-epoch
         order = torch.randperm(len(self.train_data), generator=self.order_generator)
         mine = slice(self.rank * local, (self.rank + 1) * local)
+        steps = range(self.step, self.steps_per_epoch)
+        batches = (order[s * c.batch_size : (s + 1) * c.batch_size] for s in steps)
         if c.pipeline == "pil":
-            steps = range(self.step, self.steps_per_epoch)
-            batches = [order[s * c.batch_size : (s + 1) * c.batch_size][mine].tolist() for s in steps]
-            yield from pil_batches(self.train_data, self.train_transform, batches, c.workers, self.device)
-            return
-        _, _, height, width = self.train_data.images.shape
-        for step in range(self.step, self.steps_per_epoch):
-            batch = order[step * c.batch_size : (step + 1) * c.batch_size].to(self.device)
-            views = self.train_transform.draw(c.batch_size, height, width, self.augment_generator, self.device)
-            images = self.train_data.images[batch[mine]]
-            yield self.train_transform(images, views[mine]), self.train_data.labels[batch[mine]]
+            lists = [batch[mine].tolist() for batch in batches]
+            yield from pil_batches(self.train_data, self.train_transform, lists, c.workers, self.device)
+        else:
+            generator = self.augment_generator
+            yield from device_batches(self.train_data, self.train_transform, batches, mine, generator, self.device)
 
     def _train_epoch(self) -> None:
         c = self.config
@@ -268,13 +244,15 @@ class Trainer:
         started = time.perf_counter()
         with self.display.epoch_bar(self.epoch + 1, c.epochs, self.steps_per_epoch, self.step):
             for images, labels in self._batches():
-                with env.autocast(self.device, self.dtype):
-                    logits = self.net(images)
-                    loss = F.cross_entropy(logits, labels, label_smoothing=c.label_smoothing)
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
+                loss, logits = train_step(
+                    self.net,
+                    self.optimizer,
+                    self.scaler,
+                    images,
+                    labels,
+                    dtype=self.dtype,
+                    label_smoothing=c.label_smoothing,
+                )
                 if self.scheduler is not None and c.schedule != "plateau":
                     self.scheduler.step()
                 loss_sum += loss.detach() * len(labels)
@@ -351,74 +329,64 @@ class Trainer:
 
     # -- checkpoints and records ----------------------------------------------------------
 
-    def checkpoint_payload(self) -> dict[str, Any]:
-        """Everything to resume this run and to use its model: see ``checkpoint.py``."""
+    def resume_state(self) -> ResumeState:
+        """Everything to continue this run to the bit (``checkpoint.ResumeState``)."""
         rng = {
             **env.rng_state(self.device),
             "order_epoch_start": self.order_state,
             "augment": self.augment_generator.get_state(),
         }
-        c = self.config
-        fields = model_fields(
-            self.model,
-            variant=c.variant,
-            classes=self.data.classes,
-            in_channels=self.in_channels,
-            image_size=c.image_size,
-            crop=c.crop,
-            stats=self.data.stats,
-            dataset=c.dataset,
+        last_val = {k: v for k, v in (self.history[-1] if self.history else {}).items() if k.startswith("val_")}
+        test = {"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5} if self.evaluation else {}
+        return ResumeState(
+            config=self.config.to_dict(),
+            epoch=self.epoch,
+            step=self.step,
+            global_step=self.global_step,
+            partial=dict(self.partial),
+            train_seconds=self.train_seconds,
+            images_seen=self.images_seen,
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+            scaler=self.scaler.state_dict(),
+            rng=rng,
+            history=self.history,
+            step_history=self.step_history,
+            metrics={**last_val, **test},
+            budget=self.budget,
         )
-        return {
-            **fields,
-            "epoch": self.epoch,
-            "step": self.step,
-            "global_step": self.global_step,
-            "partial": dict(self.partial),
-            "train_seconds": self.train_seconds,
-            "images_seen": self.images_seen,
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict(),
-            "rng": rng,
-            "config": self.config.to_dict(),
-            "history": self.history,
-            "step_history": self.step_history,
-            "metrics": {
-                **{k: v for k, v in (self.history[-1] if self.history else {}).items() if k.startswith("val_")},
-                **({"test_top1": self.evaluation.top1, "test_top5": self.evaluation.top5} if self.evaluation else {}),
-            },
-            "budget": self.budget,
-        }
 
     def save(self, path: Path) -> Path:
-        return save_checkpoint(path, self.checkpoint_payload())
+        """``last.pt``: the model with what inference needs (``model_fields``) and the resume state."""
+        c, data = self.config, self.data
+        fields = model_fields(self.model, data.classes, c.image_size, c.crop, data.stats, dataset=c.dataset)
+        return save_checkpoint(path, {**fields, **self.resume_state().to_payload()})
 
-    def load_state(self, checkpoint: dict[str, Any]) -> None:
-        """Continue from ``checkpoint``: weights, optimiser, schedule, RNGs and position in the epoch."""
+    def load_state(self, state: ResumeState, checkpoint: dict[str, Any]) -> None:
+        """Continue from ``state``, with ``checkpoint``'s weights: optimiser, schedule, RNGs and place in the epoch."""
+        c = self.config
         check_resumable(
+            state,
             checkpoint,
-            variant=self.config.variant,
+            variant=c.variant,
             num_classes=len(self.data.classes),
-            epochs=self.config.epochs,
-            schedule=self.config.schedule,
+            epochs=c.epochs,
+            schedule=c.schedule,
             options=self.model.options,
         )
         self.model.load_state_dict(checkpoint["model"])
-        self.optimizer.load_state_dict(checkpoint["optimizer"])
-        if self.scheduler is not None and checkpoint["scheduler"] is not None:
-            self.scheduler.load_state_dict(checkpoint["scheduler"])
-        if checkpoint["scaler"]:  # empty when the run had no fp16 scaler (bf16 or fp32, e.g. on another device)
-            self.scaler.load_state_dict(checkpoint["scaler"])
-        rng = checkpoint["rng"]
-        env.set_rng_state(rng, self.device)
-        self.order_state = rng["order_epoch_start"].cpu()
-        self.augment_generator.set_state(rng["augment"].cpu())
-        self.epoch, self.step, self.global_step = checkpoint["epoch"], checkpoint["step"], checkpoint["global_step"]
-        self.partial = dict(checkpoint["partial"])
-        self.train_seconds, self.images_seen = checkpoint["train_seconds"], checkpoint["images_seen"]
-        self.history = list(checkpoint["history"])
-        self.step_history = list(checkpoint.get("step_history", []))
+        self.optimizer.load_state_dict(state.optimizer)
+        if self.scheduler is not None and state.scheduler is not None:
+            self.scheduler.load_state_dict(state.scheduler)
+        if state.scaler:  # empty when the run had no fp16 scaler (bf16 or fp32, e.g. on another device)
+            self.scaler.load_state_dict(state.scaler)
+        env.set_rng_state(state.rng, self.device)
+        self.order_state = state.rng["order_epoch_start"].cpu()
+        self.augment_generator.set_state(state.rng["augment"].cpu())
+        self.epoch, self.step, self.global_step = state.epoch, state.step, state.global_step
+        self.partial = dict(state.partial)
+        self.train_seconds, self.images_seen = state.train_seconds, state.images_seen
+        self.history, self.step_history = list(state.history), list(state.step_history)
         print(f"resumed from epoch {self.epoch}, step {self.step} of {self.steps_per_epoch}")
 
     def _record_conv1(self) -> None:

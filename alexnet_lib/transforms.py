@@ -22,7 +22,7 @@ pixel. We follow the code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -242,6 +242,24 @@ def pil_batches(
     memory_format = torch.channels_last if transform.channels_last else torch.contiguous_format
     for images, labels in loader:
         yield images.to(device, non_blocking=True, memory_format=memory_format), labels.to(device)
+
+
+def device_batches(
+    data: ImageSet,
+    transform: BatchTransform,
+    batches: Iterable[torch.Tensor],
+    mine: slice,
+    generator: torch.Generator,
+    device: torch.device,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The batched pipeline: for each global batch (a tensor of indices into ``data``, on its device), the
+    views of the whole batch drawn from ``generator``, then this process's share (``mine``) through
+    ``transform``. Every process draws every view, so all take the same random views (DDP, resume)."""
+    _, _, height, width = data.images.shape
+    for batch in batches:
+        batch = batch.to(device)
+        views = transform.draw(len(batch), height, width, generator, device)
+        yield transform(data.images[batch[mine]], views[mine]), data.labels[batch[mine]]
 
 
 class PILCropResize:

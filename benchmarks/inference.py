@@ -32,9 +32,10 @@ import torch
 from PIL import Image
 
 from alexnet_lib import alexnet
-from alexnet_lib.datasets import FOLDER_SIZE, Stats
+from alexnet_lib.checkpoint import Checkpoint
 from alexnet_lib.env import autocast, current_profile, device_name, pick_device, resolve_precision
-from alexnet_lib.inference import IMAGENET_MEAN, IMAGENET_STD, Predictor, load_predictor
+from alexnet_lib.imagenet import IMAGENET_STATS
+from alexnet_lib.inference import Predictor, load_predictor
 from alexnet_lib.timing import images_per_second, write_record
 from alexnet_lib.transforms import PAPER_CROP
 
@@ -57,9 +58,11 @@ def benchmark_predictor(args: argparse.Namespace, device: torch.device, dtype: t
         return load_predictor(args.checkpoint, device, dtype)
     image_size = args.image_size or (67 if current_profile(device) == "quick" else 227)
     model = alexnet("paper", num_classes=1000)
-    stats = Stats(IMAGENET_MEAN, IMAGENET_STD, pca_eigenvalues=(), pca_eigenvectors=())
     classes = [f"class {i}" for i in range(1000)]
-    return Predictor(model, classes, image_size, PAPER_CROP, stats, FOLDER_SIZE, device, dtype)
+    checkpoint = Checkpoint.of_model(
+        model, classes=classes, image_size=image_size, crop=PAPER_CROP, stats=IMAGENET_STATS, dataset="imagenet"
+    )
+    return Predictor(checkpoint, device, dtype)
 
 
 def measure(predictor: Predictor, images: torch.Tensor, paths: list[Path], min_seconds: float) -> dict:
@@ -105,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         machine = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
         host = f"{device_name(torch.device('cpu'))}, {torch.get_num_threads()} threads"
         print(
-            f"{machine}; host {host}; {predictor.model.variant} net, input {predictor.image_size}px, "
-            f"source {predictor.source_size}px; {str(dtype).replace('torch.', '')}; torch {torch.__version__}"
+            f"{machine}; host {host}; {predictor.model.variant} net, input {predictor.checkpoint.image_size}px, "
+            f"source {predictor.checkpoint.source_size}px; {str(dtype).replace('torch.', '')}; "
+            f"torch {torch.__version__}"
         )
         print(f"{'batch':>6} {'model':>10} {'+ preprocess':>13} {'+ decode':>10}   (images/s)")
         rows = []
@@ -119,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         "host": host,
         "torch": torch.__version__,
         "precision": str(dtype).replace("torch.", ""),
-        "image_size": predictor.image_size,
-        "source_size": predictor.source_size,
+        "image_size": predictor.checkpoint.image_size,
+        "source_size": predictor.checkpoint.source_size,
         "images_per_second": rows,
     }
     write_record("inference", fields, device=device, root=ROOT, out=args.out)

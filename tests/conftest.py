@@ -1,5 +1,7 @@
 """Shared fixtures: the real datasets (prepared by `make test` before pytest runs) and the repo root."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -18,15 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def fashion_small():
     """512 training, 128 validation and 256 test images of the real Fashion-MNIST."""
-    return load_dataset(
-        "fashion-mnist",
-        ROOT / "data",
-        train_subset=512,
-        test_subset=256,
-        fetch_missing=False,
-        val_size=5000,
-        val_subset=128,
-    )
+    data = load_dataset("fashion-mnist", ROOT / "data", fetch_missing=False)
+    return data.held_out(5000).subsets(512, 128, 256)
 
 
 def run_command(
@@ -42,6 +37,30 @@ def run_command(
         text=True,
         timeout=timeout,
     )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``alexnet_lib.cli.main(ARGS)`` in this process: what ``run_command`` gives, without a new interpreter.
+
+    For the tests where no signal and no ``torchrun`` is involved; each README command keeps one
+    test through the real ``python -m alexnet_lib`` (marked slow). One thread, as ``run_command``
+    gives its process, so that runs made either way agree to the bit.
+    """
+    import torch
+
+    from alexnet_lib.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse: --help, a usage error
+            code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        finally:
+            torch.set_num_threads(threads)
+    return subprocess.CompletedProcess(["alexnet_lib", *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

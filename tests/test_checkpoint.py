@@ -88,9 +88,7 @@ def test_a_checkpoint_rebuilds_the_ablated_net_it_was_trained_as(tmp_path, optio
 
     model = alexnet("paper", num_classes=2, in_channels=1, **options)
     stats = Stats((0.5,), (0.25,), pca_eigenvalues=(), pca_eigenvectors=())
-    fields = model_fields(
-        model, variant="paper", classes=["a", "b"], in_channels=1, image_size=67, crop=1.0, stats=stats, dataset="x"
-    )
+    fields = model_fields(model, ["a", "b"], 67, 1.0, stats, dataset="x")
     save_checkpoint(tmp_path / "last.pt", fields)
     rebuilt = model_from_checkpoint(load_checkpoint(tmp_path / "last.pt"))
     assert rebuilt.options == model.options

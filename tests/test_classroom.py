@@ -137,6 +137,7 @@ def comparable(path: Path) -> list[tuple]:
     return [(cell["cell_type"], "".join(cell["source"]), cell["metadata"].get("nbgrader")) for cell in cells]
 
 
+@pytest.mark.slow
 def test_make_student_writes_what_is_committed(tmp_path):
     """`make student` into a temporary folder gives student/ and the guide's points table as committed."""
     guide = tmp_path / "teaching.md"
@@ -279,6 +280,7 @@ def nbgrader_meta(grade_id: str, *, points: int = 0, solution: bool = False, loc
     return {"nbgrader": grading}
 
 
+@pytest.mark.slow
 def test_autograding_a_small_notebook_through_nbgrader(tmp_path):
     """The whole path on a notebook built here: generate, (a), then (b)-(d) in nbgrader's gradebook."""
     (tmp_path / "notebooks").mkdir()
@@ -295,6 +297,7 @@ def test_autograding_a_small_notebook_through_nbgrader(tmp_path):
     assert_graded_as_promised(course, "99_fixture", wrong_tests)
 
 
+@pytest.mark.slow
 def test_make_grade_scores_teacher_untouched_and_wrong_submissions(tmp_path):
     """`make grade` on three learners' AUTOGRADED lessons: full marks, zero, and exactly one exercise lost each."""
     submissions, wrong_tests = tmp_path / "submissions", {}

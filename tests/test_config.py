@@ -5,7 +5,7 @@ import pytest
 from alexnet_lib.config import TrainConfig, config_path, load_config
 from alexnet_lib.errors import CourseError
 
-from .conftest import ROOT, run_command
+from .conftest import ROOT, run_cli, run_command
 
 
 def test_shipped_configs_are_the_paper_net_at_227_with_a_quick_profile():
@@ -54,7 +54,7 @@ def test_bad_configs_say_what_is_wrong(tmp_path, text, message):
 
 
 def test_train_help_lists_every_flag_of_the_issue():
-    done = run_command("train", "--help")
+    done = run_cli("train", "--help")
     assert done.returncode == 0
     for flag in (
         "--config",
@@ -87,18 +87,19 @@ def test_every_config_field_has_a_help_line():
     "command",
     [["--help"], ["data", "--help"], ["data", "fetch", "--help"], ["data", "info", "--help"], ["course", "--help"]],
 )
+@pytest.mark.slow  # each command as typed: python -m alexnet_lib ...
 def test_help_works_for_every_command(command):
     done = run_command(*command)
     assert done.returncode == 0 and "usage:" in done.stdout
 
 
 def test_bad_flags_give_one_error_line_and_no_traceback(tmp_path):
-    done = run_command("train", "--config", str(tmp_path / "missing.yaml"))
+    done = run_cli("train", "--config", str(tmp_path / "missing.yaml"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         f"error: config file {tmp_path / 'missing.yaml'} not found (shipped configs: fashion_mnist, cifar10)"
     ]
-    done = run_command("train", "--device", "cuda", "--dataset", "fashion-mnist")
+    done = run_cli("train", "--device", "cuda", "--dataset", "fashion-mnist")
     assert done.returncode == 2 and "no CUDA GPU" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -132,7 +133,7 @@ def test_alexnet_precision_overrides_the_files_precision(monkeypatch):
 def test_train_activation_lrn_and_pool_flags_build_that_net_and_its_checkpoint_rebuilds_it(tmp_path):
     from alexnet_lib.checkpoint import Checkpoint
 
-    done = run_command(
+    done = run_cli(
         *["train", "--dataset", "fashion-mnist", "--image-size", "67", "--batch-size", "16", "--epochs", "1"],
         *["--train-subset", "32", "--test-subset", "16", "--val-subset", "16", "--device", "cpu", "--no-histograms"],
         *["--activation", "tanh", "--no-lrn", "--pool", "adjacent", "--checkpoint-dir", str(tmp_path)],

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from alexnet_lib.config import TrainConfig
 from alexnet_lib.datasets import (
     CIFAR10_CLASSES,
     FASHION_MNIST_CLASSES,
@@ -20,6 +21,7 @@ from alexnet_lib.datasets import (
 from alexnet_lib.env import data_dir
 from alexnet_lib.errors import CourseError
 from alexnet_lib.fetch import load_dataset
+from alexnet_lib.folders import load_training_data
 
 from .data_fixtures import write_cifar_batches, write_image_tree
 
@@ -146,7 +148,8 @@ def test_validation_split_is_fixed_by_its_own_seed_and_disjoint_from_training():
     data = load_dataset("fashion-mnist", data_dir(), fetch_missing=False)
     held = data.held_out(5000)  # the course's split: VAL_SEED, whatever the run's seed
     assert (len(held.train), len(held.val), len(held.test)) == (55_000, 5_000, 10_000)
-    again = load_dataset("fashion-mnist", data_dir(), fetch_missing=False, val_size=5000, seed=7, train_subset=100)
+    config = TrainConfig(dataset="fashion-mnist", data_dir=str(data_dir()), val_size=5000, seed=7, train_subset=100)
+    again = load_training_data(config)  # a run's data
     assert torch.equal(again.val.images, held.val.images) and torch.equal(again.val.labels, held.val.labels)
     assert len(held.train) + len(held.val) == len(data.train)
     other = data.held_out(5000, seed=1)

@@ -17,9 +17,7 @@ from alexnet_lib.features import (
     channel_scores,
     colour_selectivity,
     confidence_after_masking,
-    conv1_edge_responses,
     count_hooks,
-    edge_image,
     extract_features,
     grad_cam,
     nearest_neighbours,
@@ -183,17 +181,6 @@ def test_colour_selectivity_is_zero_for_grey_filters_and_two_thirds_for_noise():
     assert colour_selectivity(torch.randn(10, 1, 11, 11)).abs().max() == 0
     noise = colour_selectivity(torch.randn(4000, 3, 11, 11, generator=torch.Generator().manual_seed(7)))
     assert abs(noise.mean().item() - 2 / 3) < 0.01
-
-
-def test_an_edge_detector_responds_most_to_the_edge_image(model):
-    edge = edge_image(SIZE, channels=1)
-    assert edge.shape == (1, 1, SIZE, SIZE) and edge[0, 0, 0, 0] == -1 and edge[0, 0, 0, -1] == 1
-    assert torch.equal(edge_image(8, 1, "horizontal")[0, 0], edge_image(8, 1)[0, 0].T)
-    detector = alexnet("paper", num_classes=10, in_channels=1).eval()
-    with torch.no_grad():
-        detector.conv1.weight[5] = torch.cat([-torch.ones(1, 11, 5), torch.zeros(1, 11, 1), torch.ones(1, 11, 5)], 2)
-        detector.conv1.bias.zero_()
-    assert int(conv1_edge_responses(detector, edge).argmax()) == 5
 
 
 def test_eval_transform_follows_the_checkpoint():

@@ -102,6 +102,7 @@ def test_batches_with_other_classes_are_refused(tmp_path, offline):
 # Archives: checksums, damage, unsafe members ---------------------------------------------
 
 
+@pytest.mark.second_python  # extracts an archive: tarfile differs between Pythons
 def test_an_archive_of_batches_imports_and_a_published_name_must_match_its_checksum(tmp_path, offline):
     write_cifar_batches(tmp_path / "cifar-10-batches-py")
     archive = make_tar_gz(tmp_path / "cifar-10-batches-py", tmp_path / "my-cifar.tar.gz")
@@ -115,6 +116,7 @@ def test_an_archive_of_batches_imports_and_a_published_name_must_match_its_check
     assert leftovers(tmp_path / "other-data") == []
 
 
+@pytest.mark.second_python  # extracts an archive: tarfile differs between Pythons
 def test_a_truncated_archive_leaves_nothing_behind(tmp_path, offline):
     write_cifar_batches(tmp_path / "cifar-10-batches-py")
     archive = make_tar_gz(tmp_path / "cifar-10-batches-py", tmp_path / "full.tar.gz")
@@ -131,6 +133,7 @@ def test_a_file_that_is_no_archive_is_refused(tmp_path, offline):
     assert leftovers(tmp_path / "data") == []
 
 
+@pytest.mark.second_python  # extracts an archive: tarfile differs between Pythons
 @pytest.mark.parametrize("filters", [True, False], ids=["tarfile-filters", "no-filters"])
 @pytest.mark.parametrize("evil", ["../escaped.txt", "/tmp/absolute.txt", "link"])
 def test_archive_members_outside_the_folder_are_refused(tmp_path, offline, monkeypatch, filters, evil):
@@ -163,6 +166,7 @@ def test_the_shared_cifar10_archive_truncated_fails_its_checksum(tmp_path, offli
 # CIFAR-10 as JPEG image folders, and any image-folder dataset --------------------------------
 
 
+@pytest.mark.second_python  # extracts an archive: tarfile differs between Pythons
 def test_a_jpeg_tree_in_an_archive_imports_as_cifar10(tmp_path, offline, capsys):
     tree = write_image_tree(tmp_path / "jpg", CIFAR10_CLASSES, per_class=2)
     archive = make_tar_gz(tree, tmp_path / "cifar10-small.tar.gz", arcname=".")  # train/ at the top, as shared
@@ -186,6 +190,7 @@ def test_images_of_the_wrong_size_are_refused_for_cifar10(tmp_path, offline):
     assert leftovers(tmp_path / "data") == []
 
 
+@pytest.mark.second_python  # extracts an archive: tarfile differs between Pythons
 def test_an_image_folder_dataset_imports_from_a_folder_or_an_archive(tmp_path, offline):
     tree = write_image_tree(tmp_path / "pets", ("cat", "dog"), per_class=3, splits=("train", "val"))
     fetch("pets", tree, tmp_path / "data")
@@ -349,6 +354,7 @@ def run_offline_cli(*args, env):
     return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_data_fetch_command_with_nothing_available_exits_2_with_one_line(tmp_path):
     env = {"ALEXNET_DATA_DIR": str(tmp_path / "data"), "ALEXNET_SHARED_DATASETS": str(tmp_path / "empty")}
     result = run_offline_cli("data", "fetch", "cifar10", env=env)
@@ -369,6 +375,7 @@ def test_data_fetch_command_imports_a_local_copy_and_info_lists_it(tmp_path, cap
     assert "fashion-mnist    not prepared: python -m alexnet_lib data fetch fashion-mnist" in out
 
 
+@pytest.mark.second_python  # extracts an archive: tarfile differs between Pythons
 def test_a_corrupted_archive_through_the_command_is_one_line_and_exit_2(tmp_path, capsys):
     (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"\x1f\x8b" + bytes(100))
     archive, data_dir = str(tmp_path / "cifar-10-python.tar.gz"), str(tmp_path / "data")

@@ -11,6 +11,8 @@ import torch
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # each runs a script, which starts Python
+
 SCRIPTS = ["gpu_check.sh", "gpu_claims.sh"]
 
 

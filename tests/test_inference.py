@@ -16,8 +16,8 @@ import torch
 from PIL import Image, ImageCms
 
 from alexnet_lib import alexnet
-from alexnet_lib import fetch as fetch_module
-from alexnet_lib.checkpoint import checked_fields
+from alexnet_lib import imagenet as imagenet_module
+from alexnet_lib.checkpoint import Checkpoint, checked_fields
 from alexnet_lib.errors import CourseError
 from alexnet_lib.evaluate import evaluate
 from alexnet_lib.fetch import load_dataset
@@ -211,6 +211,14 @@ def cifar():
     return load_dataset("cifar10", ROOT / "data", train_subset=16, test_subset=7, fetch_missing=False)
 
 
+def predictor_of(model, data, crop):
+    """A ``Predictor`` of ``model`` at 67 px, fed as if trained on ``data`` (its classes, statistics and size)."""
+    checkpoint = Checkpoint.of_model(
+        model, classes=data.classes, image_size=67, crop=crop, stats=data.stats, dataset=data.name
+    )
+    return Predictor(checkpoint, torch.device("cpu"))
+
+
 @pytest.fixture(scope="module")
 def cifar_model():
     torch.manual_seed(0)
@@ -222,7 +230,7 @@ def cifar_model():
 
 @pytest.mark.parametrize("crop", [PAPER_CROP, 1.0])
 def test_files_predict_exactly_as_evaluate_in_memory(tmp_path, cifar, cifar_model, crop):
-    predictor = Predictor(cifar_model, cifar.classes, 67, crop, cifar.stats, 32, torch.device("cpu"))
+    predictor = predictor_of(cifar_model, cifar, crop)
     paths = []
     for index, image in enumerate(cifar.test.images):
         paths.append(tmp_path / f"{index}.png")
@@ -237,7 +245,7 @@ def test_files_predict_exactly_as_evaluate_in_memory(tmp_path, cifar, cifar_mode
 
 
 def test_a_bad_file_does_not_stop_the_batch(tmp_path, cifar, cifar_model):
-    predictor = Predictor(cifar_model, cifar.classes, 67, 1.0, cifar.stats, 32, torch.device("cpu"))
+    predictor = predictor_of(cifar_model, cifar, 1.0)
     good = tmp_path / "good.png"
     to_pil(cifar.test.images[0]).save(good)
     bad = write(tmp_path, "bad.jpg", b"not an image")
@@ -248,7 +256,7 @@ def test_a_bad_file_does_not_stop_the_batch(tmp_path, cifar, cifar_model):
 
 def test_ranked_and_grey_checkpoint_on_colour_images(fashion_small):
     model = alexnet("paper", num_classes=10, in_channels=1)
-    predictor = Predictor(model, fashion_small.classes, 67, 1.0, fashion_small.stats, 28, torch.device("cpu"))
+    predictor = predictor_of(model, fashion_small, 1.0)
     photo = Image.new("RGB", (60, 40), (250, 10, 10))
     tensor = predictor.prepare(photo)
     assert tensor.shape == (1, 28, 28) and tensor.dtype == torch.uint8
@@ -311,7 +319,7 @@ def test_imagenet_predictor_matches_torchvision(tmp_path, monkeypatch):
 
 def test_imagenet_predictor_offline_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    monkeypatch.setattr(fetch_module, "_reachable", lambda host, timeout: False)
+    monkeypatch.setattr(imagenet_module, "_reachable", lambda host, timeout: False)
     with pytest.raises(CourseError, match="need internet"):
         imagenet_predictor()
 

@@ -201,6 +201,7 @@ def test_grey_input_and_errors():
         alexnet("paper", init="xavier")
 
 
+@pytest.mark.slow  # 60 Adam steps on the paper net's 58M weights: the longest of the fast tests otherwise
 def test_overfits_one_small_batch():
     torch.manual_seed(0)
     model = alexnet("paper", num_classes=10, in_channels=1)

@@ -1,15 +1,13 @@
 """``python -m alexnet_lib predict`` as a learner runs it: every bad input is one line, never a traceback.
 
-Each case runs the real command in a subprocess. Exit codes: 0 all predicted, 1 some images
-failed, 2 a usage or checkpoint problem. Most of a run's time is Python importing torch, so
-without xdist the cases start together on a small pool; under xdist each runs where its test does.
+Each case runs the command line in-process (``run_cli``: what the command prints and returns),
+once per module; one slow test types the command as a learner does and checks it prints the same.
+Exit codes: 0 all predicted, 1 some images failed, 2 a usage or checkpoint problem.
 """
 
 import json
-import os
 import pickle
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,7 +22,7 @@ from alexnet_lib.errors import CourseError
 from alexnet_lib.inference import load_predictor
 from alexnet_lib.transforms import to_pil
 
-from .conftest import run_command
+from .conftest import run_cli, run_command
 from .test_inference import encoded, png_bytes, rgb16_png
 
 
@@ -137,21 +135,28 @@ def cases(f) -> dict[str, list]:
 
 @pytest.fixture(scope="module")
 def predict(files):
-    """``predict(case)``: the finished ``python -m alexnet_lib predict`` run for that case."""
+    """``predict(case)``: ``python -m alexnet_lib predict`` for that case, run in-process once."""
     commands = {name: ["predict", *map(str, args)] for name, args in cases(files).items()}
-    under_xdist = "PYTEST_XDIST_WORKER" in os.environ
-    with ThreadPoolExecutor(max_workers=1 if under_xdist else 3) as pool:
-        runs = {}
+    runs = {}
 
-        def start(name):
-            if name not in runs:
-                runs[name] = pool.submit(run_command, *commands[name], timeout=120)
-            return runs[name]
+    def run(name):
+        if name not in runs:
+            runs[name] = run_cli(*commands[name])
+        return runs[name]
 
-        if not under_xdist:
-            for name in commands:
-                start(name)
-        yield lambda name: start(name).result()
+    return run
+
+
+@pytest.mark.slow  # a new interpreter per case
+@pytest.mark.parametrize("case", ["folder", "payload"])
+def test_the_command_as_typed_prints_what_the_in_process_run_prints(predict, files, case):
+    typed = run_command("predict", *map(str, cases(files)[case]), timeout=120)
+    assert (typed.returncode, typed.stdout, typed.stderr) == (
+        predict(case).returncode,
+        predict(case).stdout,
+        predict(case).stderr,
+    )
+    assert not (files.root / "payload-ran").exists()
 
 
 def one_error_line(result) -> str:

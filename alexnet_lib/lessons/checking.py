@@ -68,15 +68,6 @@ def is_stub(answer: Any) -> bool:
     return answer is ... or answer is None
 
 
-def check_number(answer: Any, expected: float, what: str, diagnosis: str, hint: str | None = None) -> bool:
-    """A numeric answer: not done, not a number, or right or wrong with a diagnosis."""
-    if is_stub(answer):
-        not_done(f"replace ... with {what}.", hint)
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        not_yet(f"{what} should be a number, got {answer!r}.", hint)
-    return report(answer == expected, f"{what} = {expected:,}.", diagnosis, hint)
-
-
 def learner_result(name: str, function: Callable[..., Any], *args: Any, todo: str, hint: str | None = None) -> Any:
     """``function(*args)``: the learner's code run on the check's own input.
 

@@ -340,7 +340,3 @@ def show_detection_rates(
     ax.grid(alpha=0.3)
     plt.show()
     return rates
-
-
-def claim_names() -> list[str]:
-    return list(EXPERIMENTS)
