@@ -134,7 +134,9 @@ data/%/train.pt: | $(INSTALLED)
 # the learners' lab (make lab, the browser tests) stays without them (docs/teaching.md re-enables them).
 NBGRADER_SERVER_EXTENSIONS := $(addprefix nbgrader.server_extensions.,formgrader validate_assignment assignment_list course_list)
 $(INSTALLED): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@# An existing .venv keeps its interpreter: a venv made again over it by another Python (say the PATH's
+	@# python3 over Debian's /usr/bin/python3) mixes two standard libraries and breaks (ssl fails to import).
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[test]'
 	$(BIN)/jupyter labextension disable @jupyter/nbgrader >/dev/null 2>&1
