@@ -4,7 +4,8 @@ Every run is footnote 3's small net (``cuda-convnet-18pct``, 32 px) on 64 real F
 images (4 steps of 16): resuming is the engine's, whatever the net. Every comparison is bit for
 bit against one straight run. The commands run in-process (``run_cli``, one thread, as the
 subprocess has), except the run that Ctrl-C interrupts: that one is typed as a learner types it,
-on the paper net at 67 px, whose steps are long enough for the signal to land inside an epoch.
+on 2,048 images, so that its epochs (128 steps, over a second) are long enough for the signal to land
+inside one.
 """
 
 import os
@@ -79,11 +80,11 @@ def test_the_first_runs_flags_may_be_given_again(runs, tmp_path):
 
 @pytest.mark.slow  # Ctrl-C needs a process of its own: the command as typed
 def test_resume_with_no_other_flag_finishes_an_interrupted_run(tmp_path):
-    # The paper net at 67 px: its 4 steps take long enough for Ctrl-C to land inside epoch 2.
-    paper = [*RUN, "--variant", "paper", "--image-size", "67"]  # the last flag wins
-    train(*paper, "--epochs", "2", "--checkpoint-dir", str(tmp_path / "straight"))
+    # 128 steps an epoch (about 2.5 s on one thread): long enough for Ctrl-C to land inside epoch 2.
+    longer = [*RUN, "--train-subset", "2048", "--log-every", "64"]  # the last flag wins
+    train(*longer, "--epochs", "2", "--checkpoint-dir", str(tmp_path / "straight"))
     folder = tmp_path / "run"
-    command = [sys.executable, "-m", "alexnet_lib", "train", *paper, "--epochs", "2", "--checkpoint-dir", str(folder)]
+    command = [sys.executable, "-m", "alexnet_lib", "train", *longer, "--epochs", "2", "--checkpoint-dir", str(folder)]
     process = subprocess.Popen(
         command,
         cwd=ROOT,
