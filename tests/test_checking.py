@@ -1,18 +1,23 @@
-"""The check convention (alexnet_lib.lessons.checking): "Correct!" or one NotYet line, stubs, hints, refusals."""
+"""The check convention (alexnet_lib.lessons.checking): "Correct!" or one NotYet line, stubs, hints, the watch."""
+
+import sys
+import threading
+import types
 
 import nbformat
 import pytest
+import torch
 from nbclient import NotebookClient
 
 from alexnet_lib.lessons import checking
 from alexnet_lib.lessons.checking import (
     NotYet,
     correct,
+    exercise_rules,
     hint,
     learner_result,
     not_done,
     not_yet,
-    refusing,
     register_hints,
     report,
 )
@@ -66,20 +71,64 @@ def test_learner_result_turns_stubs_into_not_done_and_errors_into_not_yet():
     assert learner_result("my_lrn", lambda a, b: a + b, 1, 2, todo="write my_lrn.") == 3
 
 
-def library_answer(x):
-    return x + 1
+def watched(function, *args, **rules):
+    """``learner_result`` under ``exercise_rules(**rules)``: the learner's result, or NotYet's one line."""
+    try:
+        with exercise_rules(why="write it yourself", **rules):
+            return learner_result("my_fn", function, *args, todo="write my_fn.")
+    except NotYet as verdict:
+        return str(verdict)
 
 
-def test_refusing_blocks_the_library_answer_only_while_the_check_runs():
-    def learner(x):
-        return library_answer(x)
+def test_the_course_code_is_refused_wherever_the_learner_reaches_it():
+    from alexnet_lib.lessons.architecture import lrn_formula  # an oracle, importable like any function
 
-    with refusing(learner, library_answer, why="write it yourself"), pytest.raises(NotYet) as verdict:
-        learner_result("my_fn", learner, 1, todo="write my_fn.")
-    assert str(verdict.value) == (
-        "Not yet: this calls the library's library_answer, which computes the answer: write it yourself."
+    a = torch.randn(2, 7, 3, 3)
+    expected = "Not yet: my_fn calls alexnet_lib.lessons.architecture.lrn_formula, the course's own code: write it"
+    assert watched(lambda x: lrn_formula(x), a).startswith(expected)
+    assert "the course's own code" in watched(lambda x: list(map(lrn_formula, [x]))[0], a)  # through C code
+    copy = types.FunctionType(lrn_formula.__code__, {**lrn_formula.__globals__})  # its code, rebound
+    assert "lrn_formula, the course's own code" in watched(lambda x: copy(x, 5, 1e-4, 0.75, 2.0), a)
+    assert "lrn_formula" in watched(lambda x: (lrn_formula(x, 5, 1e-4, 0.75, 2.0), 1 / 0), a)  # refusal named first
+    assert "ZeroDivisionError" in watched(lambda x: 1 / 0, a)
+    assert torch.equal(watched(lambda x: x * 2, a), a * 2)  # tensor operations are everyone's
+
+
+def test_library_functions_that_do_the_job_are_refused_by_function_class_or_module():
+    a = torch.randn(1, 6, 4, 4)
+    library = (torch.nn.functional.local_response_norm, torch.nn.LocalResponseNorm)
+    line = watched(lambda x: torch.nn.functional.local_response_norm(x, 5), a, refuse=library)
+    assert line.endswith(
+        "torch.nn.functional.local_response_norm, a library function that does the whole job: write it yourself"
     )
-    assert learner(1) == 2  # restored
+    assert "LocalResponseNorm.__init__" in watched(lambda x: torch.nn.LocalResponseNorm(5)(x), a, refuse=library)
+    from torchvision.transforms.v2 import functional
+
+    assert "five_crop" in watched(lambda x: functional.five_crop(x, 2)[0], a, refuse=("torchvision.transforms",))
+    assert torch.equal(watched(lambda x: x.flip(-1), a, refuse=("torchvision.transforms",)), a.flip(-1))
+
+
+def test_what_the_check_hands_over_or_allows_may_be_used():
+    from alexnet_lib.claims_report import t_quantile
+    from alexnet_lib.model import LocalResponseNorm
+
+    model = torch.nn.Sequential(LocalResponseNorm(6), torch.nn.ReLU())  # the course's LRN inside a handed-over net
+    a = torch.randn(1, 6, 4, 4)
+    assert torch.equal(watched(lambda net, x: net[0](x), model, a), model[0](a))
+    assert watched(lambda: t_quantile(4), allow=(t_quantile,)) == t_quantile(4)
+    assert "t_quantile, the course's own code" in watched(lambda: t_quantile(4))
+
+
+def test_switching_the_watch_off_or_returning_the_course_object_is_refused():
+    from alexnet_lib.model import LocalResponseNorm
+
+    built_before = LocalResponseNorm(6)
+    before = sys.getprofile()
+    assert "sys.setprofile, which switches" in watched(lambda: (sys.setprofile(None), 1)[1])
+    assert "threading.setprofile" in watched(lambda: (threading.setprofile(None), 1)[1])
+    line = watched(lambda: built_before)
+    assert line.startswith("Not yet: my_fn returns the course's own "), line
+    assert sys.getprofile() is before  # the watch is gone after the check
 
 
 def test_hints_step_through_three_steps_then_stay_on_the_last(capsys, hints):
@@ -118,3 +167,10 @@ def test_jupyter_shows_a_failed_check_as_its_one_line():
     assert error.ename == "NotYet"
     assert error.traceback == ["Not yet: off by one (hint('01.2') for a hint)"]
     assert outputs[0].text == "Correct! fine.\n"
+
+
+def test_reaching_into_the_checks_frame_is_refused():
+    def peek():
+        return sys._getframe(1).f_locals  # the check's variables, where an expected answer could sit
+
+    assert "sys._getframe, which reaches into the check's own variables" in watched(peek)

@@ -180,7 +180,7 @@ def test_the_untouched_evaluation_loop_is_not_done_yet():
         (evaluation_always_back_to_training, "came in evaluation mode and left"),
         (evaluation_without_the_last_batch, "only the first 48 of 53 images"),
         (lambda *args: 100 * solution("ex03_evaluation", "top1_accuracy")(*args), "looks like a percentage"),
-        (evaluation_by_the_library, "calls the library's evaluate"),
+        (evaluation_by_the_library, "calls alexnet_lib.evaluate.evaluate, the course's own code"),
     ],
 )
 def test_typical_wrong_evaluation_loops_are_named(loop, diagnosis):

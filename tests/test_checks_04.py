@@ -96,7 +96,7 @@ def test_the_untouched_exercise_is_not_done_yet():
         (centre_patch, "the centre patch alone"),
         (logits_returned, "each summing to 1"),
         (torchvision_crops, "torchvision's ten_crop"),
-        (library_views, "calls the library's ten_crop_views"),
+        (library_views, "calls alexnet_lib.transforms.ten_crop_views, the course's own code"),
     ],
 )
 def test_typical_mistakes_are_named(ten_crop_probs, diagnosis):

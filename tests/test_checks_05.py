@@ -1,5 +1,5 @@
 """Lesson 05's exercise checks: the teacher's solutions pass on every seed, untouched stubs are "not done yet",
-typical mistakes get their diagnosis, the library's own answer is refused, and the hints give no code."""
+typical mistakes get their diagnosis, the course's own code is refused, and the hints give no code."""
 
 import pytest
 import torch
@@ -85,7 +85,7 @@ def test_capture_solution_passes_every_seed(seed):
         (never_removed, "a hook stays on the model"),
         (pre_hook, "what goes into the layer"),
         (model_hook, "the model's logits"),
-        (library_capture, "the library's capture_activations"),
+        (library_capture, "capture_activations, the course's own code"),
         (lambda model, layer, images: {}["output"], "capture raised KeyError"),
     ],
 )
@@ -164,7 +164,7 @@ def test_grad_cam_accepts_any_positive_scale_and_a_channel_dimension():
         (cam(score="all"), "all logits"),
         (enlarged_cam, "at relu5's size"),
         (no_grad_cam, "my_grad_cam raised RuntimeError"),
-        (lambda model, images, targets: grad_cam(model, images, targets), "the library's grad_cam"),
+        (lambda model, images, targets: grad_cam(model, images, targets), "grad_cam, the course's own code"),
         (lambda model, images, targets: torch.rand_like(cam()(model, images, targets)), "differ from Grad-CAM's"),
     ],
 )
@@ -200,7 +200,7 @@ def test_nearest_solution_passes_every_seed(seed):
         (lambda q, d, k: nearest(q, d, k).flip(1), "wrong order"),
         (lambda q, d, k: q.sum(), "tensor of indices"),
         (lambda q, d, k: nearest(q, d, k) + 1, "not the k nearest"),
-        (lambda q, d, k: nearest_neighbours(q, d, k).indices, "the library's nearest_neighbours"),
+        (lambda q, d, k: nearest_neighbours(q, d, k).indices, "nearest_neighbours, the course's own code"),
     ],
 )
 def test_nearest_diagnoses(answer, diagnosis):

@@ -1,5 +1,5 @@
 """Lesson 06's exercise checks: the teacher's solutions pass on every seed, untouched stubs are "not done yet",
-typical mistakes get their diagnosis, the library's own answer is refused, and the hints give no code."""
+typical mistakes get their diagnosis, the course's own code is refused, and the hints give no code."""
 
 import numpy as np
 import pytest
@@ -87,7 +87,10 @@ def test_top_k_accepts_tensors_and_tuples():
         (lambda logits, classes, k: logits.softmax(1).topk(k), "one entry per image"),
         (lambda logits, classes, k: top_k(logits, classes, k)[:-1], "one entry per image"),
         (lambda logits, classes, k: top_k(logits, classes, k + 1), "k = "),
-        (lambda logits, classes, k: [ranked(row, classes, k) for row in logits.softmax(1)], "the library's ranked"),
+        (
+            lambda logits, classes, k: [ranked(row, classes, k) for row in logits.softmax(1)],
+            "ranked, the course's own code",
+        ),
     ],
 )
 def test_top_k_diagnoses(answer, diagnosis):
@@ -119,7 +122,7 @@ def test_flatten_solution_passes_every_seed(seed):
         (lambda rgba: 1 / 0, "raised ZeroDivisionError"),
         (
             lambda rgba: torch.from_numpy(np.array(to_mode(Image.fromarray(rgba.numpy(), "RGBA"), "RGB"))),
-            "the library's to_mode",
+            "PIL.Image.fromarray, a library function that does the whole job",
         ),
     ],
 )
@@ -158,7 +161,7 @@ def test_five_corners_accepts_whole_pixels_in_any_order():
         (lambda h, w, s: 5, "a list of five"),
         (
             lambda h, w, s: [(v.left.item(), v.top.item()) for v in ten_crop_views(1, h, w, s / min(h, w), "cpu")][:5],
-            "the library's ten_crop_views",
+            "ten_crop_views, the course's own code",
         ),
     ],
 )

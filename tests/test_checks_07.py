@@ -1,5 +1,5 @@
 """Lesson 07's exercise checks: the teacher's solutions pass, untouched stubs are "not done yet", typical
-mistakes get their diagnosis, the library's own rule is refused, the hints give no code."""
+mistakes get their diagnosis, the course's own rule is refused, the hints give no code."""
 
 import statistics
 

@@ -7,8 +7,7 @@ itself (``seed``): §3.3's formula, written out here channel by channel, for LRN
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..model import LocalResponseNorm, alexnet, count_parameters
-from .checking import correct, learner_result, not_yet, refusing, register_hints
+from .checking import correct, exercise_rules, learner_result, not_yet, register_hints
 
 HINTS = {
     "01.1": (
@@ -68,6 +67,8 @@ def lrn_formula(
     return out
 
 
+LIBRARY_LRN = (F.local_response_norm, nn.LocalResponseNorm)  # PyTorch's LRN: 01.1 asks for the formula itself
+
 LRN_SLIPS = (
     (
         {"mean": True},
@@ -81,34 +82,13 @@ LRN_SLIPS = (
 )
 
 
-@contextmanager
-def refusing_library_lrn() -> Iterator[None]:
-    """While the block runs, PyTorch's and the course's LRN raise NotYet: the exercise is to write it."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        not_yet("this calls a library LRN (PyTorch's or the course's): write §3.3's formula yourself", "01.1")
-
-    saved = [
-        (F, "local_response_norm", F.local_response_norm),
-        (nn.LocalResponseNorm, "forward", nn.LocalResponseNorm.forward),
-        (LocalResponseNorm, "forward", LocalResponseNorm.forward),
-    ]
-    for owner, name, _ in saved:
-        setattr(owner, name, refuse)
-    try:
-        yield
-    finally:
-        for owner, name, original in saved:
-            setattr(owner, name, original)
-
-
 def check_lrn(my_lrn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
     """Exercise 01.1: ``my_lrn(a)`` is §3.3's LRN (k=2, n=5, alpha=1e-4, beta=0.75) on an N x C x H x W tensor."""
     generator = torch.Generator().manual_seed(seed)
     channels = int(torch.randint(7, 14, (), generator=generator))  # odd and even counts: the edges matter
     a = torch.randn(2, channels, 3, 4, generator=generator) * 40  # large enough for alpha's sum to matter
     given = a.clone()
-    with refusing_library_lrn():
+    with exercise_rules(refuse=LIBRARY_LRN, why="write §3.3's formula yourself"):
         mine = learner_result("my_lrn", my_lrn, given, todo="write my_lrn so that it returns b.", hint="01.1")
     if not torch.equal(given, a):
         not_yet("my_lrn changed its input in place: compute b from a without writing into a", "01.1")
@@ -262,7 +242,7 @@ def check_my_alexnet(my_alexnet: Callable[[], nn.Module], seed: int = 0) -> bool
 
 def _check_my_alexnet(my_alexnet: Callable[[], nn.Module], seed: int = 0) -> bool:
     """The body of ``check_my_alexnet``."""
-    with refusing(my_alexnet, alexnet, why="build the stages yourself, in an nn.Sequential"):
+    with exercise_rules(refuse=("torchvision.models",), why="build the stages yourself, in an nn.Sequential"):
         model = learner_result(
             "my_alexnet", my_alexnet, todo="write my_alexnet so that it returns the net.", hint="01.2"
         )

@@ -27,7 +27,7 @@ from ..claims_report import CONTRADICTED, NOT_SEPARABLE, RECORD_KEYS, REPRODUCED
 from ..config import TrainConfig, load_config
 from ..env import outputs_dir, project_root
 from ..errors import CourseError
-from .checking import correct, learner_result, not_yet, refusing, register_hints
+from .checking import correct, exercise_rules, learner_result, not_yet, register_hints
 
 HINTS = {
     "07.1": (
@@ -221,8 +221,7 @@ def check_verdict(my_verdict: Callable[[list[float], list[float]], Any], seed: i
     cases = verdict_cases(seed)
     expected = [claims_report.verdict(baseline, claimed)["verdict"] for _, baseline, claimed in cases]
     todo = "return one of the three verdict strings for the two lists of per-seed values."
-    refused = (claims_report.verdict, claims_report.t_interval)
-    with refusing(my_verdict, *refused, why="write the rule yourself (t_quantile is yours to use)"):
+    with exercise_rules(allow=(claims_report.t_quantile,), why="write the rule yourself (t_quantile is yours to use)"):
         for (kind, baseline, claimed), right in zip(cases, expected, strict=True):
             got = learner_result("my_verdict", my_verdict, list(baseline), list(claimed), todo=todo, hint="07.2")
             if got not in VERDICTS:

@@ -16,8 +16,7 @@ from typing import Any
 
 import torch
 
-from ..transforms import BatchTransform, crop_resize, pca_noise, pil_transform
-from .checking import correct, learner_result, not_yet, refusing, register_hints
+from .checking import correct, exercise_rules, learner_result, not_yet, register_hints
 
 HINTS = {
     "02.1": (
@@ -121,7 +120,7 @@ def check_crop_and_mirror(my_crop_and_mirror: Callable[..., torch.Tensor], seed:
     images = torch.randperm(CROP_DRAWS * 3 * height * width, generator=draw).double().view(CROP_DRAWS, 3, height, width)
     given = images.clone()
     why = "cut the windows yourself"
-    with refusing(my_crop_and_mirror, crop_resize, BatchTransform, pil_transform, why=why):
+    with exercise_rules(refuse=("torchvision.transforms",), why=why):
         crops = learner_result(
             "my_crop_and_mirror",
             my_crop_and_mirror,
@@ -205,7 +204,7 @@ def check_colour_shift(my_colour_shift: Callable[..., torch.Tensor], seed: int =
     """
     images, eigenvalues, eigenvectors = shift_problem(seed)
     given = images.clone()
-    with refusing(my_colour_shift, pca_noise, BatchTransform, pil_transform, why="draw and add the shift yourself"):
+    with exercise_rules(refuse=("torchvision.transforms",), why="draw and add the shift yourself"):
         shifted = learner_result(
             "my_colour_shift",
             my_colour_shift,

@@ -19,16 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import (
-    capture_activations,
-    channel_scores,
     count_hooks,
-    extract_features,
     grad_cam,
     nearest_neighbours,
-    saliency,
-    stage_outputs,
 )
-from .checking import correct, learner_result, not_yet, refusing, register_hints
+from .checking import correct, exercise_rules, learner_result, not_yet, register_hints
 
 HINTS = {
     "05.1": (
@@ -129,9 +124,7 @@ def check_capture(capture: Callable[[nn.Module, nn.Module, torch.Tensor], torch.
     model, images = small_alexnet(seed), _images(seed)
     name = ["conv2", "conv3", "conv4", "conv5", "fc6", "fc7"][seed % 6]
     layer = getattr(model, name)
-    with refusing(
-        capture, capture_activations, stage_outputs, extract_features, channel_scores, why="register your own hook"
-    ):
+    with exercise_rules(why="register your own hook"):
         mine = learner_result(
             "capture",
             capture,
@@ -222,7 +215,7 @@ def check_grad_cam(my_grad_cam: Callable[[nn.Module, torch.Tensor, torch.Tensor]
         predicted = model(images).argmax(1)
     targets = torch.randint(0, model.fc8.out_features, (len(images),), generator=generator)
     targets[0] = (predicted[0] + 1) % model.fc8.out_features  # at least one target is not the prediction
-    with refusing(my_grad_cam, grad_cam, saliency, why="compute the maps and their gradients yourself"):
+    with exercise_rules(why="compute the maps and their gradients yourself"):
         mine = learner_result(
             "my_grad_cam",
             my_grad_cam,
@@ -266,7 +259,7 @@ def check_nearest(my_nearest: Callable[[torch.Tensor, torch.Tensor, int], torch.
     database = torch.randn(300, 32, generator=generator)
     queries = torch.randn(6, 32, generator=generator)
     k = 3 + seed % 4
-    with refusing(my_nearest, nearest_neighbours, why="compute the distances yourself"):
+    with exercise_rules(why="compute the distances yourself"):
         mine = learner_result(
             "my_nearest",
             my_nearest,

@@ -17,9 +17,8 @@ import torch
 from PIL import Image
 
 from ..images import to_mode
-from ..inference import ranked
-from ..transforms import center_views, ten_crop_views
-from .checking import correct, learner_result, not_yet, refusing, register_hints
+from ..transforms import ten_crop_views
+from .checking import correct, exercise_rules, learner_result, not_yet, register_hints
 
 HINTS = {
     "06.1": (
@@ -103,7 +102,7 @@ def check_top_k(my_top_k: Callable[[torch.Tensor, list[str], int], Any], seed: i
     images, count, k = 5, 6 + seed % 7, 3 + seed % 2
     logits = 3 * torch.randn(images, count, generator=generator)
     classes = _class_names(count, generator)
-    with refusing(my_top_k, ranked, why="rank the softmax yourself"):
+    with exercise_rules(why="rank the softmax yourself"):
         answer = learner_result(
             "my_top_k",
             my_top_k,
@@ -147,7 +146,7 @@ def check_flatten_on_white(my_flatten: Callable[[torch.Tensor], torch.Tensor], s
     height, width = 5 + seed % 4, 7
     rgba = torch.randint(0, 256, (height, width, 4), dtype=torch.uint8, generator=generator)
     rgba[0, :, 3], rgba[1, :, 3] = 0, 255  # a transparent row, an opaque row
-    with refusing(my_flatten, to_mode, why="mix the colour with white yourself"):
+    with exercise_rules(refuse=("PIL",), why="mix the colour with white yourself"):
         mine = learner_result(
             "my_flatten",
             my_flatten,
@@ -184,7 +183,7 @@ def check_five_corners(five_corners: Callable[[int, int, int], Any], seed: int =
     generator = torch.Generator().manual_seed(seed)
     height, width = (int(v) for v in torch.randint(240, 400, (2,), generator=generator))
     side = int(torch.randint(160, min(height, width) - 10, (1,), generator=generator))
-    with refusing(five_corners, ten_crop_views, center_views, why="place the patches yourself"):
+    with exercise_rules(refuse=("torchvision.transforms",), why="place the patches yourself"):
         answer = learner_result(
             "five_corners",
             five_corners,

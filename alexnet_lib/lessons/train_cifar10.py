@@ -8,7 +8,6 @@ resize is an exact cut, so the two agree to float rounding.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from types import CodeType
 from typing import Any
@@ -19,7 +18,7 @@ from .. import evaluate as evaluate_module
 from .. import transforms
 from ..datasets import ImageSet, Stats
 from ..transforms import BatchTransform
-from .checking import correct, learner_result, not_yet, refusing, register_hints
+from .checking import correct, exercise_rules, learner_result, not_yet, register_hints
 from .train_fashion_mnist import tiny_net
 
 HINTS = {
@@ -88,15 +87,6 @@ def _diagnose(mine: torch.Tensor, expected: torch.Tensor, logits: torch.Tensor) 
     return f"up to {gap:.3g} away from the library's ten-crop average: check the offsets and the mirror's axis"
 
 
-def _refusing_crops(learner: Callable[..., Any]) -> Any:
-    """``refusing`` for the library's ten-crop evaluation and, when imported, torchvision's ready-made crops."""
-    answers = [evaluate_module.evaluate, evaluate_module.evaluate_checkpoint, transforms.ten_crop_views]
-    for module_name, names in TORCHVISION_CROPS.items():
-        module = sys.modules.get(module_name)
-        answers += [getattr(module, name) for name in names if hasattr(module, name)]
-    return refusing(learner, *answers, why="cut the five patches and mirror them yourself")
-
-
 def check_ten_crop(ten_crop_probs: Callable[..., Any], seed: int = 0) -> bool:
     """Exercise 04.1: ``ten_crop_probs(model, images, side)``, §4.1's ten-view average, against ``evaluate``."""
     key = "04.1"
@@ -109,7 +99,7 @@ def check_ten_crop(ten_crop_probs: Callable[..., Any], seed: int = 0) -> bool:
     if code is not None and names_used(code) & READY_MADE:
         ready_made = ", ".join(sorted(names_used(code) & READY_MADE))
         not_yet(f"this uses torchvision's {ready_made}: cut the five patches and mirror them yourself", key)
-    with _refusing_crops(ten_crop_probs):
+    with exercise_rules(refuse=("torchvision.transforms",), why="cut the five patches and mirror them yourself"):
         mine = learner_result("ten_crop_probs", ten_crop_probs, model, normalised.clone(), SIDE, todo=todo, hint=key)
     if not isinstance(mine, torch.Tensor) or tuple(mine.shape) != tuple(expected.shape):
         shape = tuple(mine.shape) if isinstance(mine, torch.Tensor) else type(mine).__name__
