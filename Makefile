@@ -30,7 +30,7 @@ DURATIONS := --durations=15
 # budget, and their checks hold for whatever model it gives.
 NOTEBOOKS_FIRST := $(sort $(wildcard notebooks/0[1-4]_*.ipynb))
 NOTEBOOKS_THEN := $(filter-out $(NOTEBOOKS_FIRST),$(sort $(wildcard notebooks/*.ipynb)))
-NBVAL := ALEXNET_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env $(DURATIONS)
+NBVAL := ALEXNET_PROFILE=quick ALEXNET_CHECKS=strict OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env $(DURATIONS)
 
 # tcmalloc makes PyTorch on a CPU about a third faster (glibc malloc page-faults on every
 # step); used when installed (Debian: libtcmalloc-minimal4), never required.

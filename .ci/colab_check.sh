@@ -82,7 +82,7 @@ echo "colab: notebooks and widget tests from a folder outside the checkout"
 "${pip[@]}" install -c "$work/colab-constraints.txt" pytest nbval pytest-xdist
 cp -r notebooks tests/test_widgets.py "$work/"
 cd "$work"
-export PYDEVD_DISABLE_FILE_VALIDATION=1 ALEXNET_PROFILE=quick ALEXNET_DATA_DIR=${ALEXNET_DATA_DIR:-$root/data} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+export PYDEVD_DISABLE_FILE_VALIDATION=1 ALEXNET_PROFILE=quick ALEXNET_CHECKS=strict ALEXNET_DATA_DIR=${ALEXNET_DATA_DIR:-$root/data} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 "$venv/bin/python" -c 'import alexnet_lib, ipywidgets, torch; print("colab: alexnet_lib from", alexnet_lib.__file__, "| ipywidgets", ipywidgets.__version__, "| torch", torch.__version__)'
 "$venv/bin/pytest" -p no:cacheprovider -q test_widgets.py
 # As make test runs them: 01-04 (03 and 04 save the checkpoints 05 and 06 read), then the rest, two at a time.

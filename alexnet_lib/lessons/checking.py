@@ -30,6 +30,8 @@ from typing import Any, NoReturn
 
 from torch import nn
 
+from .grading import CHECKS
+
 HINT_STEPS = 3  # a nudge; the section of the paper or the lesson to reread; the shape of the answer
 HINT_ID = re.compile(r"\d\d\.\d+")  # notebook number . exercise number, e.g. "01.2"
 
@@ -118,6 +120,8 @@ def register_hints(hints: Mapping[str, Sequence[str]]) -> None:
 
 def hint(exercise_id: str) -> None:
     """Print the next hint step for ``exercise_id`` (1, 2, 3, then 3 again)."""
+    if exercise_id not in _hints and exercise_id in CHECKS:  # its lesson's checks register its hints on import
+        importlib.import_module(f"{__package__}.{CHECKS[exercise_id][0]}")
     if exercise_id not in _hints:
         known = ", ".join(sorted(_hints)) or "none (run the notebook's first cell)"
         print(f"No hint called {exercise_id!r}; hints exist for: {known}.")

@@ -56,6 +56,7 @@ def run_course(notebooks: list[Path] | None = None, profile: str | None = None) 
     notebooks = notebooks or sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     profile = profile or env.current_profile()
     os.environ["ALEXNET_PROFILE"] = profile
+    os.environ.setdefault("ALEXNET_CHECKS", "strict")  # the teacher edition: every exercise's check must pass
     outputs = env.outputs_dir()
     (outputs / "notebooks").mkdir(parents=True, exist_ok=True)
     print(f"running {len(notebooks)} notebooks in the {profile} profile; results in {outputs}")
