@@ -213,6 +213,37 @@ def outputs(autograded: Path) -> list[tuple[dict, list[dict]]]:
     ]
 
 
+SHADOWING = """
+
+# A points hunter's additions: every name and module attribute a test cell could call, replaced.
+import alexnet_lib.lessons.checking as _checking  # noqa: E402
+import alexnet_lib.lessons.grading as _grading  # noqa: E402
+
+
+def _correct(*args, **kwargs):
+    print("Correct!")
+    return True
+
+
+_lessons = [module for name, module in __import__("sys").modules.items() if name.startswith("alexnet_lib.lessons.")]
+for _module in (_checking, _grading, *_lessons):
+    for _name in [n for n in vars(_module) if n.startswith(("check_", "grade", "learner_result", "not_"))]:
+        setattr(_module, _name, _correct)
+        globals()[_name] = _correct
+"""
+
+
+def shadowing_submission(student: Path, out: Path) -> Path:
+    """The student edition, stubs untouched, with every solution cell replacing the checks it could reach."""
+    notebook = nbformat.read(student, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source += SHADOWING
+    out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, out / student.name)
+    return out / student.name
+
+
 def assert_graded_as_promised(course: Path, name: str, wrong_tests: set[str]) -> None:
     """(b), (c) and (d) from the gradebook and the autograded notebooks of teacher, untouched and wrong."""
     got = {(score.student, score.grade_id): (score.score, score.max_score) for score in scores(course)}
@@ -226,6 +257,7 @@ def assert_graded_as_promised(course: Path, name: str, wrong_tests: set[str]) ->
         assert got[("untouched", grade_id)] == (0, points), f"(c) untouched student edition, {grade_id}"
         lost = grade_id in wrong_tests
         assert got[("wrong", grade_id)] == (0 if lost else points, points), f"(d) one wrong exercise, {grade_id}"
+        assert got[("shadowing", grade_id)] == (0, points), f"(e) a submission that replaces the checks, {grade_id}"
     for student in ("teacher", "untouched"):
         for grading, errors in outputs(course / "autograded" / student / name / f"{name}.ipynb"):
             if student == "untouched" and grading.get("grade") and not grading.get("solution"):
@@ -300,7 +332,8 @@ def test_autograding_a_small_notebook_through_nbgrader(tmp_path):
 
 @pytest.mark.slow
 def test_make_grade_scores_teacher_untouched_and_wrong_submissions(tmp_path):
-    """`make grade` on three learners' AUTOGRADED lessons: full marks, zero, and exactly one exercise lost each."""
+    """`make grade` on four learners' AUTOGRADED lessons: full marks, zero, exactly one exercise lost, and zero for
+    the submission that replaces every check it can reach."""
     submissions, wrong_tests = tmp_path / "submissions", {}
     for name in AUTOGRADED:
         teacher = ROOT / "notebooks" / f"{name}.ipynb"
@@ -308,17 +341,19 @@ def test_make_grade_scores_teacher_untouched_and_wrong_submissions(tmp_path):
             (submissions / who).mkdir(parents=True, exist_ok=True)
             shutil.copy(notebook, submissions / who)
         _, wrong_tests[name] = wrong_submission(teacher, submissions / "wrong")
+        shadowing_submission(STUDENT / teacher.name, submissions / "shadowing")
     course = tmp_path / "course"
     done = make("grade", f"SUBMISSIONS={submissions}", f"GRADING_DIR={course}", timeout=3000)
     for name in AUTOGRADED:
         assert_graded_as_promised(course, name, wrong_tests[name])
     lines = done.stdout.splitlines()
     header = next(n for n, line in enumerate(lines) if line.startswith("student "))
-    rows = {line.split()[0]: line.split()[-1] for line in lines[header + 1 : header + 4]}
+    rows = {line.split()[0]: line.split()[-1] for line in lines[header + 1 : header + 5]}
     total = sum(
         float(cell["nbgrader"]["points"])
         for name in AUTOGRADED
         for cell in graded_cells(ROOT / "notebooks" / f"{name}.ipynb")
     )
     assert rows["teacher"] == f"{total:g}/{total:g}" and rows["untouched"] == f"0/{total:g}", lines[header:]
+    assert rows["shadowing"] == f"0/{total:g}", lines[header:]
     assert (course / "grades.csv").is_file()
