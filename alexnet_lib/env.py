@@ -79,6 +79,19 @@ def current_profile(device: torch.device | None = None) -> Profile:
     return "full" if device.type in ("cuda", "mps") else "quick"
 
 
+def time_scale() -> float:
+    """``ALEXNET_TIME_SCALE`` (default 1): every training time budget is multiplied by it. CI sets 0.1 to stand
+    in for a slow, busy machine, where a budget trains a tenth of the images: the lessons must still run."""
+    value = os.environ.get("ALEXNET_TIME_SCALE", "").strip() or "1"
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = 0.0
+    if not scale > 0:
+        raise CourseError(f"ALEXNET_TIME_SCALE={value!r} is not a positive number")
+    return scale
+
+
 def project_root() -> Path:
     """The course checkout that holds the working directory, or the working directory itself.
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .datasets import ImageSet
-from .env import needs_grad_scaler
+from .env import needs_grad_scaler, time_scale
 from .errors import CourseError
 from .optim import make_optimizer, train_step
 from .transforms import BatchTransform, PILDataset
@@ -151,7 +151,7 @@ def training_budget(
     of the budget. ``config.batch_size`` is the global batch, split over ``processes``: under torchrun every
     process takes the slowest one's count."""
     started = time.perf_counter()
-    seconds, batch_size = config.time_budget_s, config.batch_size
+    seconds, batch_size = config.time_budget_s * time_scale(), config.batch_size  # a slow machine's stand-in
     local = batch_size // processes
     speed = processes * probe_training_speed(model, data, transform, device, config, dtype=dtype, batch_size=local)
     probe_seconds = time.perf_counter() - started
