@@ -79,6 +79,7 @@ def score_table(found: list[Score]) -> str:
 
 def run_grade(args: argparse.Namespace) -> int:
     """Autograde every submission with nbgrader in ``--course`` (rebuilt), print the scores, export CSV."""
+    args.course = args.course.resolve()  # one output folder for every graded notebook, wherever it runs
     notebooks = course_notebooks()
     found = find_submissions(args.submissions, {notebook.name for notebook in notebooks})
     if args.course.exists():

@@ -58,7 +58,8 @@ def nbgrader(course: Path, *args: str, timeout: float | None = None) -> str:
         **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         "ALEXNET_DATA_DIR": os.environ.get("ALEXNET_DATA_DIR") or str(ROOT / "data"),
-        "ALEXNET_OUTPUT_DIR": os.environ.get("ALEXNET_OUTPUT_DIR") or str(course / "outputs"),
+        # absolute: each graded notebook's kernel starts in its own folder (a relative path nested runs there)
+        "ALEXNET_OUTPUT_DIR": str(Path(os.environ.get("ALEXNET_OUTPUT_DIR") or course / "outputs").resolve()),
     }
     command = [str(bin_dir / "nbgrader"), *args]
     done = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, timeout=timeout)

@@ -358,3 +358,20 @@ def test_make_grade_scores_teacher_untouched_and_wrong_submissions(tmp_path):
     assert rows["teacher"] == f"{total:g}/{total:g}" and rows["untouched"] == f"0/{total:g}", lines[header:]
     assert rows["shadowing"] == f"0/{total:g}", lines[header:]
     assert (course / "grades.csv").is_file()
+
+
+def test_graded_notebooks_share_one_absolute_output_folder(monkeypatch, tmp_path):
+    """A relative --course once nested every graded notebook's runs in its own folder (17 GB for 22 notebooks)."""
+    from classroom import editions
+
+    seen = {}
+
+    def run(command, cwd, env, **kwargs):
+        seen.update(env)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ALEXNET_OUTPUT_DIR", raising=False)
+    monkeypatch.setattr(editions.subprocess, "run", run)
+    editions.nbgrader(Path("outputs/grading"), "--version")
+    assert seen["ALEXNET_OUTPUT_DIR"] == str(tmp_path / "outputs" / "grading" / "outputs")
