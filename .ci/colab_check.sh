@@ -2,7 +2,8 @@
 # make test-colab: a stand-in for Colab. Colab's own versions (colab/pip-freeze.txt) of the course's
 # dependencies on Python 3.13; the course installed from a wheel (not editable) as the notebooks'
 # `%pip install` does, failing if that would change any installed package; then every notebook
-# run under nbval from a folder outside the checkout, and the widget tests against Colab's ipywidgets.
+# run under nbval from a folder outside the checkout (the teacher edition at the quick profile's budgets,
+# then the student edition at a tenth of them), and the widget tests against Colab's ipywidgets.
 #
 # Held fixed, at Colab's versions: every dependency of the course that Colab ships (torch 2.11.0,
 # torchvision 0.26.0, numpy, pillow, matplotlib, ipywidgets 7.7.1, tqdm, tensorboard, PyYAML) and
@@ -80,7 +81,7 @@ EOF
 echo "colab: notebooks and widget tests from a folder outside the checkout"
 # Test tools at Colab's versions where Colab has them (pytest, nbclient, ipykernel stay Colab's).
 "${pip[@]}" install -c "$work/colab-constraints.txt" pytest nbval pytest-xdist
-cp -r notebooks tests/test_widgets.py "$work/"
+cp -r notebooks student tests/test_widgets.py "$work/"
 cd "$work"
 export PYDEVD_DISABLE_FILE_VALIDATION=1 ALEXNET_PROFILE=quick ALEXNET_CHECKS=strict ALEXNET_DATA_DIR=${ALEXNET_DATA_DIR:-$root/data} OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 "$venv/bin/python" -c 'import alexnet_lib, ipywidgets, torch; print("colab: alexnet_lib from", alexnet_lib.__file__, "| ipywidgets", ipywidgets.__version__, "| torch", torch.__version__)'
@@ -89,5 +90,13 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1 ALEXNET_PROFILE=quick ALEXNET_CHECKS=str
 nbval=("$venv/bin/pytest" -p no:cacheprovider -n 2 --dist loadfile --nbval-lax --nbval-current-env --durations=10)
 "${nbval[@]}" notebooks/0[1-4]_*.ipynb
 "${nbval[@]}" $(ls notebooks/*.ipynb | grep -v '^notebooks/0[1-4]_')
+# The student edition, as Colab learners open it from its badge: stubs untouched, it must run to the end
+# (a failed check prints its line), here with every time budget at a tenth (a slow, busy machine's
+# stand-in, ALEXNET_TIME_SCALE), in an output folder of its own so that it trains its own checkpoints.
+(
+  export ALEXNET_TIME_SCALE=0.1 ALEXNET_OUTPUT_DIR="$work/student-outputs" && unset ALEXNET_CHECKS
+  "${nbval[@]}" student/0[1-4]_*.ipynb
+  "${nbval[@]}" $(ls student/*.ipynb | grep -v '^student/0[1-4]_')
+)
 cd "$root" && rm -rf "$venv"  # about 5 GB; kept when the check fails, to look into
 echo "colab: passed in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s"
