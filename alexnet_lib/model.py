@@ -87,9 +87,12 @@ class LocalResponseNorm(nn.Module):
     b[i] = a[i] / (k + alpha * sum_{j=i-n/2}^{i+n/2} a[j]^2) ** beta, over n neighbouring
     channels, with k=2, n=5, alpha=1e-4, beta=0.75.
 
-    ``nn.LocalResponseNorm`` divides alpha by n (it averages the squares instead of summing
-    them), so ``nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)`` is *not* the paper's
-    normalisation: it would need ``alpha=5e-4``. This module sums, as the formula says.
+    This is the formula as §3.3 prints it: alpha multiplies the *sum* of the squares.
+    ``nn.LocalResponseNorm`` divides alpha by n (it averages the squares), as Krizhevsky's own
+    cuda-convnet2 does (``layer.py``: ``dic['scale'] /= dic['size']``), so
+    ``nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)`` is the code's reading of the
+    paper's constants, its alpha term five times smaller than the text's; the text's needs
+    ``alpha=5e-4`` there. This module sums, as the text says (notebook 01, section 4).
 
     The window sum is a 1x1 convolution with a fixed 0/1 band matrix: one matrix product,
     fast on any device. With ``groups=2`` the matrix is block-diagonal, so channels never
