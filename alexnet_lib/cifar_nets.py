@@ -19,7 +19,8 @@ Read from cuda-convnet's source (``layer.py``, ``src/cudaconv2/conv_util.cu``, `
   11% net) *across* maps like the paper's §3.3. Both compute a / (1 + scale/N * sum a^2)^pow:
   k = 1, and the file's ``scale`` divided by N = size^2 (rnorm) or size (cmrnorm)
   (``layer.py`` ``NormLayerParser.add_params``; ``conv_util.cu``: ``1 + addScale * ...``).
-  The paper's LRN (``model.LocalResponseNorm``) is cmrnorm with k = 2 and alpha not divided.
+  §3.3's LRN as the paper prints it (``model.LocalResponseNorm``) is cmrnorm with k = 2 and
+  alpha not divided by n; cuda-convnet2's ImageNet files keep the division (notebook 01, section 4).
 - Pools: ``outputsX = ceil((imgSize - sizeX) / stride) + 1`` (``layer.py`` ``PoolLayerParser``),
   which is PyTorch's ``ceil_mode=True``: 32 -> 16 -> 8 -> 4 and 24 -> 12 -> 6.
 - Weights N(0, initW^2), biases 0 (``initB`` defaults to 0). Updates: inc = mom * inc - eps *

@@ -44,7 +44,7 @@ class TrainConfig:
     )
     image_size: int = setting(227, "the paper net's input; 67 is the smallest it accepts")
     in_channels: int | None = setting(None, "None: the dataset's own (1 for Fashion-MNIST); 3 repeats grey")
-    init: str = setting("kaiming", "kaiming, or paper (§5: N(0, 0.01), biases of 1)")
+    init: str = setting("kaiming", "kaiming, or paper (§5: Gaussian weights with std 0.01, biases of 1)")
     dropout: float = setting(0.5, "§4.2; 0 turns it off")
     activation: str = setting("relu", "relu (§3.1) or tanh (the slow arm of Fig. 1)")
     lrn: bool | None = setting(None, "§3.3 local response normalisation; None: the net's own (paper: on)")

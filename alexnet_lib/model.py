@@ -28,9 +28,9 @@ Deviations from the paper, each taught in notebook 01:
 
 1. Two towers are grouped convolutions on one device, not two GTX 580s (§3.2). Same
    arithmetic and connectivity; conv1 needs no grouping since both towers see the image.
-2. The default initialisation is Kaiming (He et al., 2015), not the paper's N(0, 0.01)
-   with biases of 1 (§5). The paper's init needs its 90-epoch schedule; with short runs
-   it stays at chance. ``init="paper"`` gives the original.
+2. The default initialisation is Kaiming (He et al., 2015), not the paper's zero-mean
+   Gaussian with standard deviation 0.01 and biases of 1 (§5). The paper's init needs its
+   90-epoch schedule; with short runs it stays at chance. ``init="paper"`` gives the original.
 3. An adaptive average pool to 6x6 before fc6 (torchvision does the same). At 227 pixels
    it is the identity; it lets the quick profile feed smaller images to the same weights.
 4. ``in_channels`` may be 1 for grey datasets (Fashion-MNIST); the paper has RGB only.
@@ -87,9 +87,12 @@ class LocalResponseNorm(nn.Module):
     b[i] = a[i] / (k + alpha * sum_{j=i-n/2}^{i+n/2} a[j]^2) ** beta, over n neighbouring
     channels, with k=2, n=5, alpha=1e-4, beta=0.75.
 
-    ``nn.LocalResponseNorm`` divides alpha by n (it averages the squares instead of summing
-    them), so ``nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)`` is *not* the paper's
-    normalisation: it would need ``alpha=5e-4``. This module sums, as the formula says.
+    This is the formula as §3.3 prints it: alpha multiplies the *sum* of the squares.
+    ``nn.LocalResponseNorm`` divides alpha by n (it averages the squares), as Krizhevsky's own
+    cuda-convnet2 does (``layer.py``: ``dic['scale'] /= dic['size']``), so
+    ``nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2)`` is the code's reading of the
+    paper's constants, its alpha term five times smaller than the text's; the text's needs
+    ``alpha=5e-4`` there. This module sums, as the text says (notebook 01, section 4).
 
     The window sum is a 1x1 convolution with a fixed 0/1 band matrix: one matrix product,
     fast on any device. With ``groups=2`` the matrix is block-diagonal, so channels never
@@ -264,12 +267,12 @@ def _rename_torchvision_keys(module: nn.Module, state_dict: dict[str, Any], pref
 def init_weights(model: nn.Module, init: Init = "kaiming") -> None:
     """Initialise ``model`` in place.
 
-    - ``"paper"`` (§5): weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6 and fc7
-      ("this accelerates the early stages of learning by providing the ReLUs with positive
-      inputs"), 0 elsewhere.
+    - ``"paper"`` (§5): weights from a zero-mean Gaussian with std 0.01; biases 1 in conv2,
+      conv4, conv5, fc6 and fc7 ("this accelerates the early stages of learning by providing
+      the ReLUs with positive inputs"), 0 elsewhere.
     - ``"kaiming"``: He et al. (2015) normal init for ReLU layers, zero biases, and a small
-      N(0, 0.01) for the logits. Activations keep their scale through all eight layers,
-      so short runs learn from the first step.
+      zero-mean Gaussian with std 0.01 for the logits. Activations keep their scale through all
+      eight layers, so short runs learn from the first step.
     - ``"torchvision"``: PyTorch's default layer init, as ``torchvision.models.alexnet`` uses.
     """
     if init not in ("kaiming", "paper", "torchvision"):

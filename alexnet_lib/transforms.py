@@ -14,10 +14,10 @@ PIL and torchvision, as most AlexNet code does, for comparison and for image fol
 large to hold in memory. The two agree to within one grey level (``tests/test_transforms.py``).
 
 Colour noise ("fancy PCA", §4.1): each training image gets ``eigvecs @ (alpha * sqrt(eigvals))``
-added to every pixel, alpha ~ N(0, 0.1) per image and component. The paper writes the
-eigenvalues themselves; Krizhevsky's own cuda-convnet2 (``ColorNoiseMakerThread``) scales by
-their square roots, the standard deviations along each axis, which keeps the units of a
-pixel. We follow the code.
+added to every pixel, alpha drawn per image and component from a zero-mean Gaussian with
+standard deviation 0.1. The paper writes the eigenvalues themselves; Krizhevsky's own
+cuda-convnet2 (``ColorNoiseMakerThread``) scales by their square roots, the standard deviations
+along each axis, which keeps the units of a pixel. We follow the code.
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ def lrn_summing(a, alpha=1e-4, beta=0.75, k=2.0, mean=False):
 
 def test_lrn_slips_get_their_diagnosis(capsys):
     assert check_lrn(lrn_summing)  # an equivalent written differently passes too
-    assert fails(check_lrn, lambda a: lrn_summing(a, mean=True))
+    assert fails(check_lrn, lambda a: lrn_summing(a, mean=True))  # alpha over n: PyTorch's and cuda-convnet2's
+    assert fails(check_lrn, lambda a: lrn_summing(a, alpha=5e-4))  # alpha times n: the value for PyTorch's
     assert fails(check_lrn, lambda a: lrn_summing(a, beta=1.0))
     assert fails(check_lrn, lambda a: a / (2 + 1e-4 * torch.roll(a.square(), 1, 1)) ** 0.75)
     assert fails(check_lrn, lambda a: a[:, :2])
@@ -49,8 +50,10 @@ def test_lrn_slips_get_their_diagnosis(capsys):
     assert fails(check_lrn, lambda a: 1 / 0)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Correct!")
-    assert "divides alpha by n" in lines[1] and "power beta" in lines[2] and "differs from §3.3" in lines[3]
-    assert "a's shape" in lines[4] and "in place" in lines[5] and "ZeroDivisionError" in lines[6]
+    assert "divides alpha by n" in lines[1] and "cuda-convnet2" in lines[1] and "sum of the squares" in lines[1]
+    assert "alpha times n" in lines[2] and "alpha = 1e-4" in lines[2]
+    assert "power beta" in lines[3] and "differs from §3.3" in lines[4]
+    assert "a's shape" in lines[5] and "in place" in lines[6] and "ZeroDivisionError" in lines[7]
     assert all(line.startswith("Not yet: ") and line.endswith("(hint('01.1') for a hint)") for line in lines[1:])
 
 
@@ -83,14 +86,15 @@ def test_network_slips_get_their_diagnosis(capsys):
     my_alexnet = solution("ex01_network", "my_alexnet")
     paper_lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
     assert fails(check_my_alexnet, lambda: nn.Sequential(*my_alexnet(), nn.ReLU()))  # ReLU on the logits
-    assert fails(check_my_alexnet, changed(2, paper_lrn))  # nn.LocalResponseNorm with the paper's alpha
+    assert fails(check_my_alexnet, changed(2, paper_lrn))  # alpha=1e-4: cuda-convnet2's reading, not §3.3's text
     assert fails(check_my_alexnet, changed(3, nn.MaxPool2d(2, 2)))  # pooling that does not overlap
     assert fails(check_my_alexnet, changed(4, nn.Conv2d(96, 256, 5)))  # conv2 without padding
     assert fails(check_my_alexnet, changed(4, nn.Conv2d(96, 256, 5, padding=2, groups=2)))  # two towers
     assert fails(check_my_alexnet, changed(2, None))  # no LRN after conv1
     assert fails(check_my_alexnet, changed(18, nn.Dropout(0.2)))
     lines = capsys.readouterr().out.splitlines()
-    assert "a ReLU after fc8" in lines[0] and "divides alpha by n" in lines[1] and "overlap" in lines[2]
+    assert "a ReLU after fc8" in lines[0] and "overlap" in lines[2]
+    assert "divides alpha by n" in lines[1] and "cuda-convnet2" in lines[1] and "alpha = 5e-4" in lines[1]
     assert "conv2 gives 256x23x23, Fig. 2's conv2 gives 256x27x27" in lines[3] and "two-tower" in lines[4]
     assert "conv1 and conv2 only" in lines[5] and "probability 0.5" in lines[6]
     assert all(line.startswith("Not yet: ") and line.endswith("(hint('01.2') for a hint)") for line in lines)

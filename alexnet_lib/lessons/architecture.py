@@ -23,7 +23,7 @@ HINTS = {
         "same pixel; pixels never mix, only channels.",
         "Reread §3.3 and the formula in section 4 of this lesson: the sum runs over the channels from i minus "
         "n/2 to i plus n/2 that exist (clipped at the first and last channel), and alpha multiplies that sum, "
-        "not its mean.",
+        "not its mean: that is §3.3's text, where PyTorch and Krizhevsky's code put alpha over n.",
         "Shape of the answer: for each channel i, the sum of the squares of channels i-2 to i+2 that exist; "
         "then a divided by k plus alpha times that sum, raised to the power beta; the result has a's shape.",
     ),
@@ -35,13 +35,14 @@ HINTS = {
         "to keep their map sizes.",
         "Shape of the answer: one nn.Sequential of 5 convolutions and 3 linear layers, each followed by a ReLU "
         "except fc8; an LRN after the ReLUs of conv1 and conv2 (your my_lrn in a small module, or PyTorch's "
-        "with alpha multiplied by n); max-pools after conv1, conv2 and conv5; a flatten before fc6; dropout "
-        "after the ReLUs of fc6 and fc7; nothing after fc8.",
+        "with alpha multiplied by n, since PyTorch divides it by n and §3.3's text does not); max-pools after "
+        "conv1, conv2 and conv5; a flatten before fc6; dropout after the ReLUs of fc6 and fc7; nothing after fc8.",
     ),
 }
 register_hints(HINTS)
 
-# §3.3's constants: k, n, alpha, beta.
+# §3.3's constants: k, n, alpha, beta, with alpha multiplying the sum of the squares as the paper's text has it
+# (nn.LocalResponseNorm and Krizhevsky's cuda-convnet2 multiply it by alpha / n: notebook 01, section 4).
 PAPER_LRN = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
 
 
@@ -50,7 +51,7 @@ def lrn_formula(
 ) -> torch.Tensor:
     """§3.3 written out channel by channel, in float64: the oracle (``wrong`` gives a learner's typical slips).
 
-    ``wrong``: ``mean=True`` averages the squares (``nn.LocalResponseNorm``'s convention),
+    ``wrong``: ``mean=True`` averages the squares (``nn.LocalResponseNorm``'s and cuda-convnet2's convention),
     ``wrap=True`` lets the window wrap round from the last channel to the first, ``ahead=True``
     sums channels i..i+n-1 instead of a window centred on i.
     """
@@ -72,7 +73,14 @@ LIBRARY_LRN = (F.local_response_norm, nn.LocalResponseNorm)  # PyTorch's LRN: 01
 LRN_SLIPS = (
     (
         {"mean": True},
-        "that divides alpha by n, as nn.LocalResponseNorm does (it averages the squares); §3.3 sums them",
+        "yours divides alpha by n (it averages the squares): the convention of nn.LocalResponseNorm and of "
+        "Krizhevsky's own cuda-convnet2, not a mistake there, but this exercise asks for §3.3's formula as the "
+        "paper prints it, alpha times the sum of the squares",
+    ),
+    (
+        {"alpha": 5e-4},
+        "yours multiplies the sum of the squares by 5e-4, alpha times n: that is the alpha to give "
+        "nn.LocalResponseNorm, which divides it by n; written out, §3.3's formula takes alpha = 1e-4 itself",
     ),
     ({"beta": 1.0}, "the denominator must be raised to the power beta = 0.75"),
     ({"k": 0.0}, "the denominator starts with k = 2 before alpha times the sum"),
@@ -219,7 +227,10 @@ def diagnose_outputs(mine: list[tuple[str, nn.Module]], outputs: list, paper_out
         if torch.allclose(got, want, rtol=1e-3, atol=1e-4 * float(want.abs().max()) + 1e-6):
             continue
         if isinstance(layer, nn.LocalResponseNorm) and abs(layer.alpha - PAPER_LRN["alpha"]) < 1e-9:
-            why = "nn.LocalResponseNorm divides alpha by n (it averages the squares): multiply the paper's alpha by n"
+            why = (
+                "nn.LocalResponseNorm divides alpha by n (it averages the squares), as Krizhevsky's cuda-convnet2 "
+                "does; the paper net here follows §3.3's text, alpha times the sum, so give it alpha = 5e-4"
+            )
         elif kind(layer) == "LRN":
             why = "its normalisation is not §3.3's (k=2, n=5, alpha=1e-4, beta=0.75, squares summed)"
         elif isinstance(layer, nn.MaxPool2d):

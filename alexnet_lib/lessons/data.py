@@ -3,9 +3,9 @@
 Both are random, so the checks test properties on many draws rather than compare with stored
 values: a crop is a sub-window of its own image, mirrored or not; a colour shift moves every
 pixel of an image by one vector whose coordinates along the eigenvectors, divided by the square
-roots of the eigenvalues, are N(0, 0.1) draws, new for each image. The inputs are drawn by the
-check (``seed``); the bounds are many standard deviations wide, so a right answer never fails
-by chance.
+roots of the eigenvalues, are draws of a zero-mean Gaussian with standard deviation 0.1, new for
+each image. The inputs are drawn by the check (``seed``); the bounds are many standard
+deviations wide, so a right answer never fails by chance.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def implied_alphas(shifts: torch.Tensor, eigenvalues: torch.Tensor, eigenvectors
 
 
 def looks_like_alpha(alpha: torch.Tensor) -> bool:
-    """N x 3 draws of N(0, 0.1), independent: mean, spread, correlation and kurtosis within 6 standard errors."""
+    """N x 3 independent Gaussian draws, mean 0 and std 0.1: mean, spread, correlation, kurtosis within 6 SEs."""
     n = len(alpha)
     centred = alpha - alpha.mean(0)
     std = centred.square().mean(0).sqrt()
@@ -198,9 +198,9 @@ def check_colour_shift(my_colour_shift: Callable[..., torch.Tensor], seed: int =
     """Exercise 02.2: ``my_colour_shift(images, eigenvalues, eigenvectors, generator)``: §4.1's PCA colour noise.
 
     Each image (N x 3 x H x W, [0, 1] units) moves, every pixel alike, by
-    ``eigenvectors @ (alpha * eigenvalues.sqrt())`` with alpha ~ N(0, 0.1) drawn per image and
-    component. The square roots are the course's deviation from §4.1 as printed, taken from
-    cuda-convnet2 (notebook 02, section 5): that slip gets its own message.
+    ``eigenvectors @ (alpha * eigenvalues.sqrt())`` with alpha drawn per image and component from a
+    zero-mean Gaussian with std 0.1. The square roots are the course's deviation from §4.1 as
+    printed, taken from cuda-convnet2 (notebook 02, section 5): that slip gets its own message.
     """
     images, eigenvalues, eigenvectors = shift_problem(seed)
     given = images.clone()
@@ -242,7 +242,7 @@ def check_colour_shift(my_colour_shift: Callable[..., torch.Tensor], seed: int =
 
 
 def diagnose_alphas(shifts: torch.Tensor, alpha: torch.Tensor, eigenvalues: torch.Tensor, vectors: torch.Tensor):
-    """Why the implied alphas are not N(0, 0.1) draws: the usual slips, else their measured spread."""
+    """Why the implied alphas are not Gaussian draws with std 0.1: the usual slips, else their measured spread."""
     if looks_like_alpha(implied_alphas(shifts, eigenvalues, vectors, 1.0)):
         not_yet(
             "you scaled by the eigenvalues themselves, which is exactly what §4.1 prints, so you read the paper "
@@ -259,6 +259,7 @@ def diagnose_alphas(shifts: torch.Tensor, alpha: torch.Tensor, eigenvalues: torc
     if all(abs(v / ALPHA_STD - 1) < 0.1 for v in spread):
         not_yet("the alphas have the right spread but are not Gaussian: §4.1 draws them from a Gaussian", "02.2")
     not_yet(
-        f"along each eigenvector, divided by its square root, the shifts should be N(0, 0.1); yours have std {spread}",
+        f"along each eigenvector, divided by its square root, the shifts should have mean 0 and std 0.1; yours have "
+        f"std {spread}",
         "02.2",
     )
