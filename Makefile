@@ -81,12 +81,14 @@ student: $(INSTALLED)
 	$(BIN)/python -m classroom student --out $(STUDENT_DIR) --guide $(TEACHING_GUIDE)
 
 # Offline autograding in nbgrader's own SQLite gradebook, in GRADING_DIR (rebuilt each time),
-# in the quick profile unless ALEXNET_PROFILE says otherwise.
+# in the quick profile unless ALEXNET_PROFILE says otherwise, at a tenth of every training time budget
+# (the lessons' own training is not graded; the checks train what they need themselves).
 # It runs the learners' code: grade in a container or an account of its own.
 GRADING_DIR ?= outputs/grading
 grade: $(INSTALLED) $(DATASETS)
 	@[ -n "$(SUBMISSIONS)" ] || { echo "error: say where the submissions are: make grade SUBMISSIONS=DIR (DIR/<student>/NN_name.ipynb)"; exit 2; }
-	ALEXNET_PROFILE=$(or $(ALEXNET_PROFILE),quick) $(BIN)/python -m classroom grade "$(SUBMISSIONS)" --course $(GRADING_DIR)
+	ALEXNET_PROFILE=$(or $(ALEXNET_PROFILE),quick) ALEXNET_TIME_SCALE=$(or $(ALEXNET_TIME_SCALE),0.1) \
+	  $(BIN)/python -m classroom grade "$(SUBMISSIONS)" --course $(GRADING_DIR)
 
 # JupyterLab in a real browser (tests/browser); screenshots in outputs/browser/.
 test-browser: $(VENV)/.browser $(DATASETS)
