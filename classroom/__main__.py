@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -95,6 +96,11 @@ def run_grade(args: argparse.Namespace) -> int:
     nbgrader(args.course, "export", "--to", "grades.csv")
     print(score_table(scores(args.course)))
     print(f"per-assignment CSV: {args.course / 'grades.csv'}; graded notebooks: {args.course / 'autograded'}")
+    runs = args.course / "outputs"  # the lessons' own checkpoints (GBs: the paper net's), shared by every notebook
+    if runs.is_dir() and not os.environ.get("ALEXNET_OUTPUT_DIR"):
+        size = sum(path.stat().st_size for path in runs.rglob("*") if path.is_file())
+        shutil.rmtree(runs)
+        print(f"removed the lessons' runs ({size / 1e9:.1f} GB in {runs}); the scores do not need them")
     return 0
 
 
