@@ -100,7 +100,7 @@ def run_grade(args: argparse.Namespace) -> int:
     if runs.is_dir() and not os.environ.get("ALEXNET_OUTPUT_DIR"):
         size = sum(path.stat().st_size for path in runs.rglob("*") if path.is_file())
         shutil.rmtree(runs)
-        print(f"removed the lessons' runs ({size / 1e9:.1f} GB in {runs}); the scores do not need them")
+        print(f"removed the lessons' runs ({size / 1e6:,.0f} MB in {runs}); the scores do not need them")
     return 0
 
 
