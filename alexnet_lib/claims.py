@@ -161,7 +161,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             "ten_crops",
             "§4.1",
             "averaging ten crops at test time lowers the error",
-            "used for every reported figure (no separate number)",
+            "§4.1 gives it as the way the network predicts at test time; no separate number",
             "val_error",
             "cifar10",
             ALEXNET,
