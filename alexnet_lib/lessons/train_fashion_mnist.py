@@ -458,7 +458,7 @@ def check_sanity(sanity_checks: Callable[..., Any], seed: int = 0) -> bool:
     steps = sum(training and grad for training, grad, _ in passes)
     return correct(
         f"initial loss {initial:.3f}, near ln {case.classes} = {chance:.3f} (small initial logits: even odds); "
-        f"{steps} steps took it to {after:.4f} on the batch."
+        f"{steps} steps took it to {after:.2g} on the batch."
     )
 
 
