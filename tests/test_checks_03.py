@@ -1,5 +1,7 @@
 """Notebook 03's checks: teacher solutions pass, nbgrader's stubs are "not done yet", typical mistakes named."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,13 +9,21 @@ import torch.nn.functional as F
 from alexnet_lib.datasets import ImageSet
 from alexnet_lib.evaluate import evaluate
 from alexnet_lib.lessons.checking import NotYet
-from alexnet_lib.lessons.train_fashion_mnist import check_evaluation, check_train_step
+from alexnet_lib.lessons.train_fashion_mnist import (
+    NEAR_CHANCE,
+    SanityCase,
+    check_evaluation,
+    check_fit,
+    check_sanity,
+    check_train_step,
+    sanity_classes,
+)
 from alexnet_lib.transforms import BatchTransform
 
 from .notebook_exercises import exercise
 
 NOTEBOOK = "03_train_fashion_mnist"
-IMPORTS = {"torch": torch, "F": F, "ImageSet": ImageSet, "BatchTransform": BatchTransform}
+IMPORTS = {"math": math, "torch": torch, "F": F, "ImageSet": ImageSet, "BatchTransform": BatchTransform}
 
 
 def solution(grade_id, name):
@@ -186,3 +196,155 @@ def test_the_untouched_evaluation_loop_is_not_done_yet():
 def test_typical_wrong_evaluation_loops_are_named(loop, diagnosis):
     text = message(check_evaluation, loop)
     assert text.startswith("Not yet: ") and diagnosis in text
+
+
+# 03.3, the sanity checks: the learner's own train_step (the teacher's) is in the notebook's namespace.
+def sanity_solution():
+    namespace = {**IMPORTS, "train_step": solution("ex03_train_step", "train_step")}
+    return exercise(NOTEBOOK, "ex03_sanity", "sanity_checks", namespace)
+
+
+def eval_loss(model, images, labels, softmax=False):
+    model.eval()
+    with torch.no_grad():
+        logits = model(images)
+    return F.cross_entropy(logits.softmax(1) if softmax else logits, labels).item()
+
+
+def overfit(model, optimizer, images, labels, steps=300):
+    for _ in range(steps):
+        step_clearing_afterwards(model, optimizer, images, labels)
+
+
+def sanity(initial=eval_loss, chance=lambda c: math.log(c), steps=300, final=None):
+    """A sanity_checks with one part swapped for a typical mistake; run outside the watch (a test's own code)."""
+
+    def sanity_checks(model, optimizer, images, labels):
+        first = initial(model, images, labels)
+        classes = model.fc8.out_features
+        overfit(model, optimizer, images, labels, steps)
+        last = final(model, optimizer, images, labels) if final else eval_loss(model, images, labels)
+        return first, chance(classes), last
+
+    return sanity_checks
+
+
+def in_training_mode(model, images, labels):
+    model.train()
+    with torch.no_grad():
+        return F.cross_entropy(model(images), labels).item()
+
+
+def after_training(model, images, labels):
+    overfit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), images, labels)
+    return eval_loss(model, images, labels)
+
+
+def last_step_loss(model, optimizer, images, labels):
+    return step_clearing_afterwards(model, optimizer, images, labels).item()
+
+
+def test_the_check_s_networks_start_near_chance():
+    for seed in range(10):
+        case = SanityCase(seed)
+        assert abs(case.loss() - math.log(sanity_classes(seed))) < NEAR_CHANCE, seed
+
+
+def test_the_teachers_sanity_checks_pass_on_every_seed(capsys):
+    sanity_checks = sanity_solution()
+    for seed in (0, 7, 1, 2):
+        assert check_sanity(sanity_checks, seed) is True
+    assert all(line.startswith("Correct! initial loss") for line in capsys.readouterr().out.splitlines())
+
+
+def test_the_untouched_sanity_checks_are_not_done_yet():
+    namespace = {**IMPORTS, "train_step": solution("ex03_train_step", "train_step")}
+    untouched = exercise(NOTEBOOK, "ex03_sanity", "sanity_checks", namespace, student=True)
+    assert message(check_sanity, untouched).startswith("Not done yet: write sanity_checks")
+
+
+@pytest.mark.parametrize(
+    ("answer", "seed", "diagnosis"),
+    [
+        (sanity(initial=lambda m, i, y: eval_loss(m, i, y, softmax=True)), 0, "cross-entropy of softmax outputs"),
+        (sanity(initial=in_training_mode), 0, "measured in training mode, dropout on"),
+        (sanity(initial=after_training), 0, "the loss after training"),
+        (sanity(chance=math.log2), 0, "log base 2"),
+        (sanity(chance=math.log10), 0, "log base 10"),
+        (sanity(chance=lambda c: 1 / c), 0, "the probability of each class"),
+        (sanity(chance=lambda c: math.log(10)), 7, "but this network has 6 classes"),
+        (sanity(steps=0), 0, "the network never trained"),
+        (sanity(steps=3), 0, "the loss on the batch is still"),
+        (sanity(steps=60, final=last_step_loss), 0, "you report a final loss"),
+        (lambda model, optimizer, images, labels: 2.3, 0, "return three numbers"),
+    ],
+)
+def test_typical_wrong_sanity_checks_are_named(answer, seed, diagnosis):
+    text = message(check_sanity, answer, seed)
+    assert text.startswith("Not yet: ") and diagnosis in text and text.endswith("(hint('03.3') for a hint)"), text
+
+
+def test_sanity_checks_that_change_the_batch_are_refused():
+    def relabel(model, optimizer, images, labels):
+        labels.zero_()
+        return sanity()(model, optimizer, images, labels)
+
+    assert "changed the batch" in message(check_sanity, relabel)
+
+
+# 03.4, the learner's network to a target: each full run trains for about 12 s on a 2-core CPU, so few of them.
+def fit_solution():
+    namespace = {
+        **IMPORTS,
+        "train_step": solution("ex03_train_step", "train_step"),
+        "top1_accuracy": solution("ex03_evaluation", "top1_accuracy"),
+    }
+    return exercise(NOTEBOOK, "ex03_fit", "fit", namespace)
+
+
+def test_the_teachers_fit_reaches_the_target(capsys):
+    assert check_fit(fit_solution()) is True
+    assert capsys.readouterr().out.startswith("Correct! ")
+
+
+def test_the_untouched_fit_is_not_done_yet():
+    namespace = {**IMPORTS, "train_step": None, "top1_accuracy": None}
+    untouched = exercise(NOTEBOOK, "ex03_fit", "fit", namespace, student=True)
+    assert message(check_fit, untouched).startswith("Not done yet: write fit")
+
+
+def one_epoch(model, optimizer, train, val, train_transform, val_transform, epochs, batch_size):
+    return fit_solution()(model, optimizer, train, val, train_transform, val_transform, 1, batch_size)
+
+
+def measured_before_training(model, optimizer, train, val, train_transform, val_transform, epochs, batch_size):
+    return solution("ex03_evaluation", "top1_accuracy")(model, val, val_transform)
+
+
+def in_percent(*args):
+    return 100 * fit_solution()(*args)
+
+
+@pytest.mark.parametrize(
+    ("answer", "diagnosis"),
+    [
+        (lambda *args: 0.85, "fit never trained the network"),
+        (measured_before_training, "fit never trained the network"),
+        (one_epoch, "fit trained on 6,000 images; 3 epochs of 6,000 are 18,000"),
+        (in_percent, "return your top1_accuracy on them"),
+    ],
+)
+def test_typical_wrong_fits_are_named(answer, diagnosis):
+    text = message(check_fit, answer)
+    assert text.startswith("Not yet: ") and diagnosis in text and text.endswith("(hint('03.4') for a hint)"), text
+
+
+def test_a_forward_hook_that_fakes_the_logits_does_not_fool_the_check():
+    def faking(model, optimizer, images, labels):
+        initial = eval_loss(model, images, labels)
+        model.register_forward_hook(lambda module, args, out: 50 * F.one_hot(labels, out.shape[1]).float())
+        model.train()
+        model(images)  # a "training" pass that trains nothing
+        return initial, math.log(10), eval_loss(model, images, labels)
+
+    assert "the loss on the batch is still" in message(check_sanity, faking)

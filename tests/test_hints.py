@@ -11,7 +11,7 @@ from .notebook_exercises import REGION, graded_cells
 LESSONS = {
     "01_architecture": ("architecture", {"01.1", "01.2"}),
     "02_data": ("data", {"02.1", "02.2"}),
-    "03_train_fashion_mnist": ("train_fashion_mnist", {"03.1", "03.2"}),
+    "03_train_fashion_mnist": ("train_fashion_mnist", {"03.1", "03.2", "03.3", "03.4"}),
     "04_train_cifar10": ("train_cifar10", {"04.1"}),
     "05_filters_and_features": ("filters_and_features_checks", {"05.1", "05.2", "05.3"}),
     "06_inference": ("inference_checks", {"06.1", "06.2", "06.3", "06.4"}),

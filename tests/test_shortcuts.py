@@ -8,6 +8,7 @@ notebook 07's 07.1 and 07.3 are left to those (issue 20, item 6 replaces them).
 """
 
 import importlib
+import math
 import types
 
 import pytest
@@ -28,6 +29,7 @@ from alexnet_lib.lessons.architecture import PAPER_LRN, lrn_formula
 from alexnet_lib.lessons.claims import paired_rule
 from alexnet_lib.lessons.inference_checks import _top_k_of
 from alexnet_lib.lessons.train_fashion_mnist import reference_train_step
+from alexnet_lib.train import Trainer
 from alexnet_lib.transforms import pca_noise, ten_crop_views
 
 COURSE = "the course's own code"
@@ -66,6 +68,34 @@ SHORTCUTS = {
     "03.2": [
         (lambda model, data, transform, batch_size: evaluate(model, data, transform).top1, "evaluate, " + COURSE),
         (lambda model, data, transform, batch_size: 0.5, "Not yet: "),
+    ],
+    "03.3": [
+        (lambda model, optimizer, images, labels: (2.3, math.log(10), 0.0), "Not yet: "),
+        (
+            lambda model, optimizer, images, labels: (
+                2.3,
+                math.log(10),
+                [reference_train_step(model, optimizer, images, labels) for _ in range(300)][-1],
+            ),
+            "reference_train_step, " + COURSE,
+        ),
+    ],
+    "03.4": [
+        (lambda model, optimizer, train, val, tt, vt, epochs, batch: 0.9, "Not yet: "),
+        (
+            lambda model, optimizer, train, val, tt, vt, epochs, batch: evaluate(model, val, vt).top1,
+            "evaluate, " + COURSE,
+        ),
+        (
+            lambda model, optimizer, train, val, tt, vt, epochs, batch: reference_train_step(
+                model, optimizer, tt(train.images[:64]), train.labels[:64]
+            ),
+            "reference_train_step, " + COURSE,
+        ),
+        (
+            lambda model, optimizer, train, val, tt, vt, epochs, batch: Trainer(None).fit(),
+            "Trainer.__init__, " + COURSE,
+        ),
     ],
     "04.1": [
         (lambda model, images, side: _ten_crop_by_library(model, images, side), "ten_crop, " + LIBRARY),

@@ -38,6 +38,8 @@ CHECKS = {
     "02.2": ("data", "check_colour_shift"),
     "03.1": ("train_fashion_mnist", "check_train_step"),
     "03.2": ("train_fashion_mnist", "check_evaluation"),
+    "03.3": ("train_fashion_mnist", "check_sanity"),
+    "03.4": ("train_fashion_mnist", "check_fit"),
     "04.1": ("train_cifar10", "check_ten_crop"),
     "05.1": ("filters_and_features_checks", "check_capture"),
     "05.2": ("filters_and_features_checks", "check_grad_cam"),
