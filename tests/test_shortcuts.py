@@ -39,12 +39,45 @@ def _ten_crop_by_library(model, images, side):
     return torch.stack([model(view).softmax(1) for view in views]).mean(0)
 
 
+def _function_with_backward(gradient):
+    """An autograd Function whose backward is ``gradient(a, grad_b)``: how a 01.3 answer is handed in."""
+
+    class Shortcut(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, grad_b):
+            (a,) = ctx.saved_tensors
+            return gradient(a, grad_b)
+
+    return Shortcut
+
+
+def _autograd_through(forward):
+    def gradient(a, grad_b):
+        with torch.enable_grad():
+            x = a.detach().requires_grad_()
+            b = forward(x)
+        return torch.autograd.grad(b, x, grad_b)[0]
+
+    return gradient
+
+
 SHORTCUTS = {
     "01.1": [
         (lambda a: lrn_formula(a, **PAPER_LRN).float(), "lrn_formula, " + COURSE),
         (lambda a: F.local_response_norm(a, 5, alpha=5e-4, beta=0.75, k=2.0), "local_response_norm, " + LIBRARY),
         (lambda a: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)(a), "LocalResponseNorm.__init__, " + LIBRARY),
         (lambda a: a.clone(), "differs from §3.3's formula"),
+    ],
+    "01.3": [
+        (_function_with_backward(_autograd_through(lambda a: lrn_formula(a, **PAPER_LRN))), "enable_grad"),
+        (_function_with_backward(lambda a, g: torch.func.vjp(lambda x: x.exp(), a)[1](g)[0]), LIBRARY),
+        (_function_with_backward(lambda a, g: torch.autograd.functional.vjp(F.local_response_norm, (a, 5))), LIBRARY),
+        (_function_with_backward(lambda a, g: g.clone()), "gradcheck disagrees"),
     ],
     "01.2": [
         (lambda: alexnet("paper"), "alexnet, " + COURSE),

@@ -34,6 +34,7 @@ COURSE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # alex
 CHECKS = {
     "01.1": ("architecture", "check_lrn"),
     "01.2": ("architecture", "check_my_alexnet"),
+    "01.3": ("architecture", "check_lrn_backward"),
     "02.1": ("data", "check_crop_and_mirror"),
     "02.2": ("data", "check_colour_shift"),
     "03.1": ("train_fashion_mnist", "check_train_step"),
