@@ -134,7 +134,21 @@ def test_ablation_solution_passes():
         (ablation({"no_such_setting": 1}), "cannot be built"),
         (ablation({"dropout": 0.0}), "dropout experiment"),
         (ablation({"epochs": 3}), "not the method"),
+        (ablation({"seed": 1}), "not the method"),
         (ablation(["flip", False]), "return a dict"),
+        # run settings, refused by name: they change how the run goes, not what it learns
+        (ablation({"precision": "fp32"}), "how the run goes"),
+        (ablation({"device": "cpu"}), "how the run goes"),
+        (ablation({"compile": True}), "how the run goes"),
+        (ablation({"workers": 0}), "how the run goes"),
+        (ablation({"channels_last": False}), "how the run goes"),
+        (ablation({"histograms": False}), "how the run goes"),
+        (ablation({"checkpoint_dir": "/tmp/x"}), "how the run goes"),
+        # settings the quick config's optimiser (Adam) and schedule (OneCycle) never read
+        (ablation({"momentum": 0.5}), "optimizer 'adam', which never reads momentum"),
+        (ablation({"plateau_patience": 7}), "schedule 'onecycle', which never reads plateau_patience"),
+        # a different config that computes the same: CIFAR-10 has 3 channels already (None -> 3)
+        (ablation({"in_channels": 3}), "bitwise those of the baseline"),
     ],
 )
 def test_ablation_diagnoses(answer, diagnosis):

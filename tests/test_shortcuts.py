@@ -137,6 +137,12 @@ SHORTCUTS = {
         (lambda baseline, claimed: paired_rule(baseline, claimed), "paired_rule, " + COURSE),
         (lambda baseline, claimed: "not separable at this scale", "Not yet: "),
     ],
+    "07.3": [
+        (lambda: {"precision": "fp32"}, "how the run goes"),
+        (lambda: {"momentum": 0.5}, "never reads momentum"),  # the quick config trains with Adam
+        (lambda: {"plateau_patience": 7}, "never reads plateau_patience"),  # ... and OneCycle
+        (lambda: {"in_channels": 3}, "bitwise those of the baseline"),  # CIFAR-10 has 3 channels already
+    ],
 }
 CASES = [(exercise, answer, said) for exercise, shortcuts in SHORTCUTS.items() for answer, said in shortcuts]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from .. import claims_report
 from ..claims import ELSEWHERE, EXPERIMENTS
@@ -49,9 +50,10 @@ HINTS = {
     "07.3": (
         "An ablation changes one ingredient of the method and keeps everything else as it was.",
         "Reread §3 and §4 for the ingredients this notebook has not tested (the other augmentations, the "
-        "optimiser's settings, the initialisation of §5), and `python -m alexnet_lib train --help` for names.",
+        "optimiser's settings, the initialisation of §5), and `python -m alexnet_lib train --help` for names; "
+        "configs/cifar10.yaml says which optimiser and schedule the quick profile uses.",
         "Shape of the answer: a dict with one key, a setting's name, and the value it takes in the ablated "
-        "arm, different from the quick CIFAR-10 config's.",
+        "arm, different from the quick CIFAR-10 config's, and read by the optimiser and schedule that config uses.",
     ),
 }
 register_hints(HINTS)
@@ -232,11 +234,22 @@ def check_verdict(my_verdict: Callable[[list[float], list[float]], Any], seed: i
     return correct(f"your rule agrees with the course's on all {len(cases)} cases, edges included.")
 
 
-NOT_AN_ABLATION = {  # settings that change the experiment's size, bookkeeping or speed, not the method
-    *("dataset", "epochs", "time_budget_s", "train_subset", "val_size", "val_seed", "val_subset", "test_subset"),
-    *("channels_last", "compile", "pipeline", "workers", "device", "seed", "log_every", "histograms"),
-    *("checkpoint_dir", "resume", "data_dir", "profile"),
+# Settings that change how a run goes, not what it computes or learns: both arms of an ablation share them.
+RUN_SETTINGS = {  # where and how fast it runs, and what it writes down (config.py's fields)
+    *("precision", "channels_last", "compile", "pipeline", "workers", "device"),
+    *("log_every", "histograms", "checkpoint_dir", "resume", "data_dir", "profile"),
 }
+SIZE_SETTINGS = {  # how big the experiment is and which images it holds out: the design, shared by both arms
+    *("dataset", "epochs", "time_budget_s", "train_subset", "val_size", "val_seed", "val_subset", "test_subset"),
+    "seed",
+}
+NOT_AN_ABLATION = RUN_SETTINGS | SIZE_SETTINGS
+# A setting read only under another setting's value: (that setting, the value, why it is ignored otherwise).
+IGNORED_UNLESS = {
+    "momentum": ("optimizer", "sgd", "Adam keeps its own running averages (its betas); momentum is SGD's setting"),
+    "plateau_patience": ("schedule", "plateau", "only the plateau schedule waits for validation accuracy to stall"),
+}
+NO_OP_STEPS = 2  # steps of the tiny runs whose weights must differ
 
 
 def _differing_fields(first: TrainConfig, second: TrainConfig) -> list[str]:
@@ -244,15 +257,41 @@ def _differing_fields(first: TrainConfig, second: TrainConfig) -> list[str]:
     return [key for key in a if a[key] != b[key]]
 
 
-def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
-    """Exercise 07.3: one more ablation, a change of one method setting of the quick CIFAR-10 config, and
-    one this notebook does not run already; it must train (a tiny run on ``seed``)."""
+def _weights_after_a_few_steps(config: TrainConfig, changed: str, seed: int) -> dict[str, Any]:
+    """The model's weights after ``NO_OP_STEPS`` steps of ``config`` on the CPU in fp32, from ``seed``; the
+    run settings and the run's size fixed (``changed``, the ablated setting, keeps its value)."""
     from ..train import Trainer
 
+    batch = config.batch_size if changed == "batch_size" else 8
+    tiny = {"train_subset": NO_OP_STEPS * batch, "batch_size": batch, "val_subset": 16, "test_subset": 16}
+    fixed = {"epochs": 1, "seed": seed, "time_budget_s": None, "device": "cpu", "precision": "fp32"}
+    fixed |= {"compile": False, "pipeline": "device", "histograms": False, "resume": None}
+    with tempfile.TemporaryDirectory() as folder:
+        run = dataclasses.replace(config, **tiny, **fixed, checkpoint_dir=folder)
+        with torch.random.fork_rng(devices=[]):  # the notebook's random stream is left as it was
+            trainer = Trainer(run, read_test=False, checkpoints=False)
+            trainer._train_epoch()  # its steps only: what is learned, without validating or writing a record
+        return {name: value.clone() for name, value in trainer.model.state_dict().items()}
+
+
+def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
+    """Exercise 07.3: one more ablation: a change of one method setting of the quick CIFAR-10 config, one this
+    notebook does not run already, that changes what is computed or learned.
+
+    Refused by name: run settings (device, precision, compile...) and the experiment's size or
+    bookkeeping (epochs, subsets, seed...); a setting the config's optimiser or schedule ignores
+    (momentum under Adam, plateau_patience under OneCycle); then, as a no-op, any change after which
+    the weights after two steps of a tiny run on the CPU are bitwise those of the baseline, same seed.
+    """
     todo = 'return a dict of one setting and its value in the ablated arm, like {"name": value}.'
     changes = learner_result("my_ablation", my_ablation, todo=todo, hint="07.3")
     if not isinstance(changes, dict) or not changes:
         not_yet(f"return a dict of setting names and values, got {changes!r}.", "07.3")
+    for name in changes:
+        if name in RUN_SETTINGS:
+            not_yet(f"{name} changes how the run goes (where, how fast, what it records), not what it learns.", "07.3")
+        if name in SIZE_SETTINGS:
+            not_yet(f"{name} changes the experiment's size or held-out images, not the method: both share it.", "07.3")
     baseline = load_config("cifar10", "quick")
     try:
         ablation = load_config("cifar10", "quick", **changes)
@@ -266,18 +305,29 @@ def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
     tested = [e.name for e in EXPERIMENTS.values() if name in e.baseline[1] or name in e.claimed[1]]
     if tested:
         not_yet(f"{name} is what the {tested[0]} experiment of this notebook changes: design another.", "07.3")
-    if name in NOT_AN_ABLATION:
-        not_yet(f"{name} changes the run's size, bookkeeping or speed, not the method: both arms share it.", "07.3")
-    tiny = {"train_subset": 64, "val_subset": 32, "test_subset": 32, "batch_size": 32, "epochs": 1, "seed": seed}
-    with tempfile.TemporaryDirectory() as folder:
-        run = dataclasses.replace(ablation, **tiny, time_budget_s=None, checkpoint_dir=folder, histograms=False)
-        try:
-            history = Trainer(run, read_test=False, checkpoints=False).fit().history
-        except (CourseError, ValueError, RuntimeError) as error:
-            not_yet(f"that setting does not train: {type(error).__name__}: {str(error).splitlines()[0]}", "07.3")
-    if len(history) != 1:
-        not_yet("the tiny run did not finish its epoch.", "07.3")
-    return correct(f"it changes only {name} ({getattr(baseline, name)!r} -> {getattr(ablation, name)!r}) and trains.")
+    if name in IGNORED_UNLESS:
+        needs, value, why = IGNORED_UNLESS[name]
+        if getattr(baseline, needs) != value:
+            setting = f"{needs} {getattr(baseline, needs)!r}"
+            not_yet(f"the quick config has {setting}, which never reads {name}: {why}.", "07.3")
+    try:
+        before = _weights_after_a_few_steps(baseline, name, seed)
+        after = _weights_after_a_few_steps(ablation, name, seed)
+    except (CourseError, ValueError, RuntimeError) as error:
+        not_yet(f"that setting does not train: {type(error).__name__}: {str(error).splitlines()[0]}", "07.3")
+    same = before.keys() == after.keys() and all(
+        before[key].shape == after[key].shape and torch.equal(before[key], after[key]) for key in before
+    )
+    if same:
+        not_yet(
+            f"with {name} = {getattr(ablation, name)!r} the weights after {NO_OP_STEPS} steps are bitwise those of the "
+            "baseline, same seed: it changes nothing that is computed or learned.",
+            "07.3",
+        )
+    return correct(
+        f"it changes only {name} ({getattr(baseline, name)!r} -> {getattr(ablation, name)!r}), and the weights "
+        f"after {NO_OP_STEPS} steps differ from the baseline's, same seed."
+    )
 
 
 def old_rule(baseline: np.ndarray, claimed: np.ndarray, margin: float = 2.0) -> np.ndarray:
