@@ -3,8 +3,7 @@
 
 Each shortcut must be refused with a diagnosis: the course's own function or oracle near the
 answer, the library call that does the job, a no-op, and a check, oracle or library function
-replaced by a solution cell. The typical mistakes of each exercise are in tests/test_checks_NN.py;
-notebook 07's 07.1 and 07.3 are left to those (issue 20, item 6 replaces them).
+replaced by a solution cell. The typical mistakes of each exercise are in tests/test_checks_NN.py.
 """
 
 import importlib
@@ -25,7 +24,7 @@ from alexnet_lib.features import capture_activations, grad_cam, nearest_neighbou
 from alexnet_lib.inference import ranked
 from alexnet_lib.lessons import architecture, checking
 from alexnet_lib.lessons.architecture import PAPER_LRN, lrn_formula
-from alexnet_lib.lessons.claims import paired_rule
+from alexnet_lib.lessons.claims import paired_rule, seeds_needed
 from alexnet_lib.lessons.inference_checks import _top_k_of
 from alexnet_lib.lessons.train_fashion_mnist import reference_train_step
 from alexnet_lib.transforms import pca_noise, ten_crop_views
@@ -131,6 +130,11 @@ SHORTCUTS = {
     ],
     "06.4": [
         (lambda probs, labels, threshold: 1.0, "Not yet: "),
+    ],
+    "07.1": [
+        (seeds_needed, "seeds_needed, " + COURSE),
+        (lambda differences: 2, "Not yet: "),
+        (lambda differences: len(differences), "Not yet: "),
     ],
     "07.2": [
         (lambda baseline, claimed: verdict(baseline, claimed)["verdict"], "verdict, " + COURSE),

@@ -1,10 +1,11 @@
 """Notebook 07, the paper's claims tested: the recorded full runs beside the quick ones, and the exercise checks.
 
-The checks judge the learner's answer against oracles computed at check time: the paper's own
-direction and the quick profile's seed count from ``claims.EXPERIMENTS`` (07.1), the verdict rule
-of ``claims_report.verdict`` on per-seed values the check draws itself (07.2, ``seed``), and the
-course's ``TrainConfig`` and ``Trainer`` (07.3). No expected value is stored. Exercise 07.4 (the
-gap between our figures and the paper's) is a written reflection, graded by no check.
+The checks judge the learner's answer against oracles computed at check time: section 1's
+interval solved for the number of seeds (``seeds_needed``) on pilots the check draws (07.1,
+``seed``), the verdict rule of ``claims_report.verdict`` on per-seed values the check draws
+itself (07.2, ``seed``), and the course's ``TrainConfig`` and ``Trainer`` (07.3). No expected
+value is stored. Exercise 07.4 (the gap between our figures and the paper's) is a written
+reflection, graded by no check.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 import json
 import math
 import random
+import statistics
 import tempfile
 from collections.abc import Callable
 from importlib import resources
@@ -32,11 +34,13 @@ from .checking import correct, exercise_rules, learner_result, not_yet, register
 
 HINTS = {
     "07.1": (
-        "Two predictions: which arm the paper's mechanism favours, and what the rule can say about one run.",
-        "Reread §4.2 (co-adaptation, 'substantial overfitting') and section 1 of this lesson: how many seeds "
-        "does the quick size run (EXPERIMENTS['dropout'].profiles['quick']), and what does the rule say then?",
-        "Shape of the answer: return a pair, the name of one of the two arms (spelled as in the experiment) "
-        "and one of the three verdict strings.",
+        "The interval's half-width shrinks as seeds are added, for two reasons: the standard error falls with "
+        "the square root of n, and Student's t falls as the degrees of freedom grow.",
+        "Reread section 1: the interval is the mean difference plus and minus t(0.975, n - 1) times sd over the "
+        "square root of n, with the sample sd (m - 1 in its denominator, over the pilot's m seeds); the mean and sd "
+        "come from the pilot, n is the number of seeds you are planning.",
+        "Shape of the answer: the pilot's mean and sample sd once; then try n = 2, 3, 4 ... until the lower end of "
+        "the interval for n seeds is above zero, and return that n.",
     ),
     "07.2": (
         "Work seed by seed: the two arms of a seed share its data, so look at how much the claimed arm wins on each.",
@@ -137,37 +141,81 @@ def measured_direction(record: dict[str, Any]) -> str:
     return arms["claimed"] if claimed < baseline else arms["baseline"]
 
 
-def check_prediction(my_prediction: Callable[[], Any], claim: str = "dropout") -> bool:
-    """Exercise 07.1: before the run, the arm you expect to win and the verdict the quick run can reach.
+def seeds_needed(differences: list[float], **wrong: Any) -> int:
+    """The smallest number of seeds n >= 2 whose paired 95% t interval would lie above zero, if more seeds
+    had the pilot's mean difference and sample sd: the oracle of 07.1 (``wrong``: a learner's slips).
 
-    The oracle: the experiment's claimed arm (the paper's direction) and the rule applied to the
-    quick profile's number of seeds. What the run measures is shown after it, not graded: one quick
-    run's direction is as much seed noise as signal.
+    ``wrong``: ``z`` uses 1.96 for every n, ``pilot_df`` Student's t for the pilot's own m - 1 degrees of
+    freedom, ``population`` the sd with n in its denominator, ``last_short`` the largest n that still fails.
     """
-    todo = 'return a pair: the arm you expect to win and the verdict, ("arm name", "verdict").'
-    answer = learner_result("my_prediction", my_prediction, todo=todo, hint="07.1")
-    exp = EXPERIMENTS[claim]
-    arms = [exp.baseline[0], exp.claimed[0]]
-    if not (isinstance(answer, tuple | list) and len(answer) == 2):
-        not_yet(f"return a pair (arm, verdict), got {answer!r}.", "07.1")
-    arm, said = answer
-    if arm not in arms:
-        not_yet(f"the arm must be one of {arms}, spelled as there; got {arm!r}.", "07.1")
-    if said not in VERDICTS:
-        not_yet(f"the verdict must be one of {list(VERDICTS)}; got {said!r}.", "07.1")
-    if arm != exp.claimed[0]:
-        not_yet(
-            f"{exp.section} argues for the other arm: without dropout units come to rely on particular others "
-            "(co-adaptation), and the net fits its training images far better than new ones.",
-            "07.1",
+    mean = statistics.fmean(differences)
+    sd = statistics.pstdev(differences) if wrong.get("population") else statistics.stdev(differences)
+    pilot = len(differences)
+
+    def half_width(n: int) -> float:
+        t = 1.96 if wrong.get("z") else t_quantile(pilot - 1 if wrong.get("pilot_df") else n - 1)
+        return t * sd / math.sqrt(n)
+
+    n = 2
+    while half_width(n) >= mean:
+        n += 1
+    return n - 1 if wrong.get("last_short") else n
+
+
+def seed_cases(seed: int) -> list[list[float]]:
+    """Pilot differences (baseline minus claimed, per seed) that favour the claimed arm: 2 to 6 seeds, effects
+    from a tenth of a standard deviation to several, none whose answer sits within 0.3% of the interval's edge."""
+    rng = random.Random(seed)
+    cases: list[list[float]] = []
+    while len(cases) < 24:
+        pilot = rng.randint(2, 6)
+        shift, spread = rng.uniform(0.2, 3.0), rng.choice((0.5, 1.0, 2.0, 5.0))
+        values = [round(shift + spread * rng.gauss(0, 1), 3) for _ in range(pilot)]
+        mean, sd = statistics.fmean(values), statistics.stdev(values)
+        if not 0.15 * sd < mean or sd == 0:  # the claimed arm ahead, by an effect 300 seeds can show
+            continue
+        n = seeds_needed(values)
+        edges = [t_quantile(k - 1) * sd / math.sqrt(k) / mean for k in (n, n - 1) if k >= 2]
+        if all(abs(edge - 1) > 3e-3 for edge in edges):
+            cases.append(values)
+    return cases
+
+
+SEED_SLIPS = (
+    ({"z"}, "with few seeds the interval is wider than 1.96 standard errors: Student's t for n - 1 degrees of freedom"),
+    (
+        {"pilot_df"},
+        "t belongs to the n seeds you are planning, not to the pilot: t(0.975, n - 1) shrinks as n grows",
+    ),
+    ({"population"}, "the sample sd divides by m - 1 (the pilot's seeds minus one), as section 1's interval does"),
+    ({"last_short"}, "that n still draws an interval that reaches zero: return the first n whose interval does not"),
+)
+
+
+def check_seeds_needed(my_seeds_needed: Callable[[list[float]], Any], seed: int = 0) -> bool:
+    """Exercise 07.1: how many seeds a claim needs, from a pilot's per-seed differences (``seeds_needed``)."""
+    todo = "return the smallest number of seeds whose interval would lie above zero."
+    pilots = seed_cases(seed)
+    answers = []
+    with exercise_rules(allow=(claims_report.t_quantile,), why="work it out yourself (t_quantile is yours to use)"):
+        for pilot in pilots:
+            got = learner_result("my_seeds_needed", my_seeds_needed, list(pilot), todo=todo, hint="07.1")
+            if isinstance(got, bool) or not isinstance(got, int | np.integer):
+                not_yet(f"return a whole number of seeds, got {got!r}.", "07.1")
+            answers.append(int(got))
+    wrong = [(pilot, got) for pilot, got in zip(pilots, answers, strict=True) if got != seeds_needed(pilot)]
+    if wrong:
+        pilot, got = wrong[0]
+        slip = next(  # a slip that gives every one of the learner's answers, else the formula for this pilot
+            (
+                why
+                for kind, why in SEED_SLIPS
+                if answers == [seeds_needed(p, **dict.fromkeys(kind, True)) for p in pilots]
+            ),  # noqa: E501
+            f"the smallest n with mean - t(0.975, n - 1) x sd / sqrt(n) above zero is {seeds_needed(pilot)}",
         )
-    seeds = exp.profiles["quick"]["seeds"]
-    if seeds >= 2:  # the rule could go either way: only the direction is graded
-        return correct(f"{arm}, by {exp.section}'s mechanism; the run below decides the verdict.")
-    expected = claims_report.verdict([0.0] * seeds, [0.0] * seeds)["verdict"]
-    if said != expected:
-        not_yet(f"the quick size runs {seeds} seed per arm: what can the rule say without a spread?", "07.1")
-    return correct(f"{arm}, by {exp.section}'s mechanism; and {seeds} seed can only give {expected!r}.")
+        not_yet(f"for the pilot differences {pilot} you say {got} seeds: {slip}.", "07.1")
+    return correct("your seed counts agree with section 1's interval on every pilot the check drew.")
 
 
 def verdict_cases(seed: int) -> list[tuple[str, list[float], list[float]]]:

@@ -47,7 +47,7 @@ CHECKS = {
     "06.2": ("inference_checks", "check_flatten_on_white"),
     "06.3": ("inference_checks", "check_five_corners"),
     "06.4": ("inference_checks", "check_confident_accuracy"),
-    "07.1": ("claims", "check_prediction"),
+    "07.1": ("claims", "check_seeds_needed"),
     "07.2": ("claims", "check_verdict"),
     "07.3": ("claims", "check_ablation"),
 }
