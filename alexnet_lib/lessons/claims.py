@@ -36,11 +36,11 @@ HINTS = {
     "07.1": (
         "The interval's half-width shrinks as seeds are added, for two reasons: the standard error falls with "
         "the square root of n, and Student's t falls as the degrees of freedom grow.",
-        "Reread section 1: the interval is the mean difference plus and minus t(0.975, n - 1) times sd over the "
-        "square root of n, with the sample sd (m - 1 in its denominator, over the pilot's m seeds); the mean and sd "
-        "come from the pilot, n is the number of seeds you are planning.",
-        "Shape of the answer: the pilot's mean and sample sd once; then try n = 2, 3, 4 ... until the lower end of "
-        "the interval for n seeds is above zero, and return that n.",
+        "Reread section 1: the interval is the mean difference plus and minus Student's t (0.975, n minus 1 degrees "
+        "of freedom) times the sd over the square root of n, with the sample sd (m minus 1 in its denominator, over "
+        "the pilot's m seeds); the mean and sd come from the pilot, n is the number of seeds you are planning.",
+        "Shape of the answer: the pilot's mean and sample sd once; then try 2 seeds, 3, 4 and so on until the lower "
+        "end of the interval for n seeds is above zero, and return that n.",
     ),
     "07.2": (
         "Work seed by seed: the two arms of a seed share its data, so look at how much the claimed arm wins on each.",
