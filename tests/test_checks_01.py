@@ -219,15 +219,30 @@ def autograd_does_it(a, g):
     return torch.autograd.grad(b, x, g)[0]
 
 
+def forward_mode(a, g):
+    """dL/da one input direction at a time, by forward-mode dual numbers: autograd's work, needing no grad mode."""
+    import torch.autograd.forward_ad as fwAD
+
+    grad = torch.zeros_like(a)
+    with fwAD.dual_level():
+        for index in range(a.numel()):
+            tangent = torch.zeros_like(a).view(-1)
+            tangent[index] = 1
+            jvp = fwAD.unpack_dual(lrn_forward(fwAD.make_dual(a, tangent.view_as(a)))).tangent
+            grad.view(-1)[index] = (jvp * g).sum()
+    return grad
+
+
 def test_lrn_backward_check_refuses_autograd_and_the_library_lrns(capsys):
     assert fails(check_lrn_backward, backward_by(autograd_does_it))
     assert fails(check_lrn_backward, backward_by(lambda a, g: torch.autograd.functional.vjp(lrn_forward, a, g)[1]))
     assert fails(check_lrn_backward, backward_by(lambda a, g: torch.func.vjp(lrn_forward, a)[1](g)[0]))
     assert fails(check_lrn_backward, backward_by(lambda a, g: torch.func.grad(lambda x: (lrn_forward(x) * g).sum())(a)))
+    assert fails(check_lrn_backward, backward_by(forward_mode))
     assert fails(check_lrn_backward, backward_by(lambda a, g: g * nn.LocalResponseNorm(5, 5e-4, 0.75, 2.0)(a) / a))
     assert fails(check_lrn_backward, backward_by(lambda a, g: g * LocalResponseNorm(a.shape[1])(a) / a))
     lines = capsys.readouterr().out.splitlines()
     assert "enable_grad" in lines[0] and "torch.autograd.functional.vjp" in lines[1]
-    assert "vjp" in lines[2] and "grad" in lines[3] and "LocalResponseNorm" in lines[4]
-    assert "the course's own code" in lines[5]
+    assert "vjp" in lines[2] and "grad" in lines[3] and "forward_ad" in lines[4] and "LocalResponseNorm" in lines[5]
+    assert "the course's own code" in lines[6]
     assert all(line.startswith("Not yet: MyLRN.backward calls ") and "autograd must not" in line for line in lines)

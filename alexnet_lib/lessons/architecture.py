@@ -156,8 +156,9 @@ def lrn_backward_formula(a: torch.Tensor, grad_b: torch.Tensor, **wrong: Any) ->
 
 # The autograd engine differentiates whatever graph it recorded: inside a backward pass, any call that
 # builds or walks a graph (switching grad mode on, .backward(), autograd.grad, the functional and
-# torch.func transforms) hands the derivative to PyTorch, which is the whole exercise. Grad mode is off
-# while a backward pass runs, so no graph exists to walk unless one of these is called.
+# torch.func transforms) or runs forward-mode dual numbers hands the derivative to PyTorch, which is
+# the whole exercise. Grad mode is off while a backward pass runs, so no graph exists to walk unless
+# one of these is called.
 AUTOGRAD = (
     torch.autograd.grad,
     torch.autograd.backward,
@@ -166,6 +167,7 @@ AUTOGRAD = (
     torch.set_grad_enabled,
     torch._C._set_grad_enabled,
     "torch.autograd.functional",
+    "torch.autograd.forward_ad",  # dual numbers: forward mode needs no grad mode, one pass per input direction
     torch.func.grad,
     torch.func.grad_and_value,
     torch.func.vjp,
