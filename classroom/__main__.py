@@ -60,21 +60,33 @@ def find_submissions(submissions: Path, names: set[str]) -> list[tuple[str, Path
 
 
 def score_table(found: list[Score]) -> str:
-    """One row per learner: score/max per notebook, and the total."""
+    """One row per learner: the autograded score/max per notebook and in total, and the points of written answers
+    that await a teacher ("written"; "-" when none: a written answer left as the student edition has it scores 0)."""
     cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
+    awaiting: dict[str, float] = defaultdict(float)
     for score in found:
+        if score.written:
+            awaiting[score.student] += score.max_score if score.awaiting else 0.0
+            continue
         cells[score.student][score.notebook][0] += score.score
         cells[score.student][score.notebook][1] += score.max_score
-    notebooks = sorted({score.notebook for score in found})
+    notebooks = sorted({score.notebook for score in found if not score.written})
     width = max([len("student"), *(len(student) for student in cells)])
-    lines = [" ".join([f"{'student':<{width}}", *(f"{name[:16]:>16}" for name in notebooks), f"{'total':>12}"])]
+    header = [f"{'student':<{width}}", *(f"{name[:16]:>16}" for name in notebooks), f"{'total':>12}", f"{'written':>8}"]
+    lines = [" ".join(header)]
     for student, by_notebook in sorted(cells.items()):
         row = [f"{student:<{width}}"]
         for name in notebooks:
             got, most = by_notebook[name]
             row.append(f"{f'{got:g}/{most:g}' if most else '-':>16}")
         got, most = (sum(pair[i] for pair in by_notebook.values()) for i in (0, 1))
-        lines.append(" ".join([*row, f"{f'{got:g}/{most:g}':>12}"]))
+        row.append(f"{f'{got:g}/{most:g}':>12}")
+        lines.append(" ".join([*row, f"{f'{awaiting[student]:g}' if awaiting[student] else '-':>8}"]))
+    if any(score.written for score in found):
+        lines.append(
+            "Scores count the autograded test cells. written: points of written answers that await a teacher, not "
+            "in the total (nbgrader's formgrader, or read them in autograded/<student>/); an unanswered one scores 0."
+        )
     return "\n".join(lines)
 
 

@@ -32,13 +32,15 @@ STUDENT_LINK = "/blob/main/student/"
 
 @dataclass(frozen=True)
 class Score:
-    """One autograded test cell of one learner's notebook."""
+    """One graded cell of one learner's notebook: an autograded test cell, or a written answer."""
 
     student: str
     notebook: str
     grade_id: str
-    score: float
+    score: float  # nbgrader's: 0 for a written answer no teacher has graded yet
     max_score: float
+    written: bool = False  # a manually graded answer cell (nbgrader: "grade" and "solution"), read by a teacher
+    awaiting: bool = False  # a written answer that was answered and awaits its grade (nbgrader: needs_manual_grade)
 
 
 def course_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -109,7 +111,12 @@ def autograde(course: Path) -> None:
 
 
 def scores(course: Path) -> list[Score]:
-    """Every autograded test cell's score, read from the course's gradebook."""
+    """Every graded cell's score, read from the course's gradebook.
+
+    A written answer (a manually graded cell) is scored by nbgrader's autograde only when it is left
+    as the student edition has it: 0 (its checksum is the stub's). Any other answer awaits a teacher
+    (``needs_manual_grade``), and nbgrader's score for it is 0 until one gives it a grade.
+    """
     from nbgrader.api import Gradebook  # the classroom extra; not needed to take the course
 
     found = []
@@ -117,8 +124,17 @@ def scores(course: Path) -> list[Score]:
         for assignment in gradebook.assignments:
             for submission in gradebook.assignment_submissions(assignment.name):
                 for notebook in submission.notebooks:
+                    written = {cell.name for cell in notebook.notebook.solution_cells}
                     found += [
-                        Score(submission.student.id, notebook.name, grade.name, grade.score, grade.max_score)
+                        Score(
+                            submission.student.id,
+                            notebook.name,
+                            grade.name,
+                            grade.score or 0.0,
+                            grade.max_score,
+                            written=grade.name in written,
+                            awaiting=grade.name in written and grade.needs_manual_grade,
+                        )
                         for grade in notebook.grades
                         if grade.max_score
                     ]
@@ -129,6 +145,13 @@ def nbgrader_cells(notebook: Path) -> list[dict]:
     """The notebook's cells, each with its nbgrader metadata (``{}`` for a plain cell)."""
     cells = json.loads(notebook.read_text())["cells"]
     return [{**cell, "nbgrader": cell.get("metadata", {}).get("nbgrader", {})} for cell in cells]
+
+
+def written_cells(notebook: Path) -> list[dict]:
+    """The written answers: nbgrader's manually graded answer cells (``grade`` and ``solution``), in Markdown."""
+    return [
+        cell for cell in nbgrader_cells(notebook) if cell["nbgrader"].get("grade") and cell["nbgrader"].get("solution")
+    ]
 
 
 def graded_cells(notebook: Path) -> list[dict]:

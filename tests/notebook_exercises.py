@@ -40,9 +40,10 @@ def exercise(notebook: str, grade_id: str, name: str, namespace: dict, *, studen
 
 
 def graded_cells(notebook: str) -> list[str]:
-    """The sources of ``notebooks/<notebook>.ipynb``'s solution and autograded test cells, in order."""
+    """The sources of ``notebooks/<notebook>.ipynb``'s solution and autograded test cells (code; not the written
+    answers), in order."""
     cells = json.loads((ROOT / "notebooks" / f"{notebook}.ipynb").read_text())["cells"]
-    marked = [(c["source"], c["metadata"].get("nbgrader", {})) for c in cells]
+    marked = [(c["source"], c["metadata"].get("nbgrader", {})) for c in cells if c["cell_type"] == "code"]
     return ["".join(source) for source, mark in marked if mark.get("solution") or mark.get("grade")]
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib.lessons.architecture import buggy_models, check_lrn, check_my_alexnet
+from alexnet_lib.lessons.architecture import buggy_models, check_lrn, check_lrn_backward, check_my_alexnet
 from alexnet_lib.model import LocalResponseNorm, alexnet
 
 from .conftest import fails
@@ -136,3 +136,113 @@ def test_an_lrn_module_of_the_learners_own_passes_and_the_notebooks_random_strea
     torch.manual_seed(123)
     assert check_my_alexnet(my_alexnet)
     assert torch.equal(torch.rand(3), expected)
+
+
+# Exercise 01.3: LRN's backward pass -------------------------------------------------------------
+
+
+def backward_by(gradient):
+    """An autograd Function whose backward is ``gradient(a, grad_b)``, as a learner's cell would write it."""
+
+    class Learners(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, grad_b):
+            (a,) = ctx.saved_tensors
+            return gradient(a, grad_b)
+
+    return Learners
+
+
+def hand_backward(a, g, own_only=False, sign=-1, power=1.75, two=2, wrap=False):
+    """Section 4's gradient, with a learner's slips as options (written here: the course's own code is refused)."""
+    channels, alpha, beta = a.shape[1], 1e-4, 0.75
+
+    def window(i):
+        near = [j % channels if wrap else j for j in range(i - 2, i + 3)]
+        return sorted({j for j in near if 0 <= j < channels})
+
+    d = torch.stack([2 + alpha * a.square()[:, window(i)].sum(1) for i in range(channels)], 1)
+    inner = g * a * d ** (-power)
+    near = inner if own_only else torch.stack([inner[:, window(j)].sum(1) for j in range(channels)], 1)
+    return g * d ** (-beta) + sign * two * alpha * beta * a * near
+
+
+def lrn_forward(a):
+    d = torch.stack([2 + 1e-4 * a.square()[:, max(0, i - 2) : i + 3].sum(1) for i in range(a.shape[1])], 1)
+    return a / d**0.75
+
+
+def finite_difference(a, g, eps=1e-5):
+    grad = torch.zeros_like(a)
+    for index in range(a.numel()):
+        step = torch.zeros_like(a).view(-1)
+        step[index] = eps
+        step = step.view_as(a)
+        grad.view(-1)[index] = ((lrn_forward(a + step) - lrn_forward(a - step)) * g).sum() / (2 * eps)
+    return grad
+
+
+def test_lrn_backward_solution_passes_and_the_stub_is_not_done_yet(capsys):
+    my_function = solution("ex01_lrn_backward", "MyLRN")
+    for seed in (0, 7):
+        assert check_lrn_backward(my_function, seed=seed)
+    assert check_lrn_backward(backward_by(hand_backward))  # the same gradient written differently
+    assert all(line.startswith("Correct! ") for line in capsys.readouterr().out.splitlines())
+    with pytest.raises(AssertionError, match=r"^Not done yet: write MyLRN.backward .*\(hint\('01\.3'\) for a hint\)$"):
+        check_lrn_backward(solution("ex01_lrn_backward", "MyLRN", student=True))
+
+
+def test_lrn_backward_slips_get_their_diagnosis(capsys):
+    slips = [{"own_only": True}, {"sign": 1}, {"power": 0.75}, {"two": 1}, {"wrap": True}]
+    for slip in slips:
+        assert fails(check_lrn_backward, backward_by(lambda a, g, slip=slip: hand_backward(a, g, **slip)))
+    assert fails(check_lrn_backward, backward_by(lambda a, g: g / (2 + 1e-4 * a.square()) ** 0.75))  # no 2nd term
+    assert fails(check_lrn_backward, backward_by(finite_difference))
+    assert fails(check_lrn_backward, backward_by(lambda a, g: g[:, :1]))
+    assert fails(check_lrn_backward, lambda a: a)
+    lines = capsys.readouterr().out.splitlines()
+    assert "neighbours" in lines[0] and "wrong sign" in lines[1] and "-beta-1" in lines[2]
+    assert "factor 2" in lines[3] and "wrap round" in lines[4] and "gradcheck disagrees" in lines[5]
+    assert "finite difference" in lines[6] and "a's shape" in lines[7] and "torch.autograd.Function" in lines[8]
+    assert all(line.startswith("Not yet: ") and line.endswith("(hint('01.3') for a hint)") for line in lines)
+
+
+def autograd_does_it(a, g):
+    with torch.enable_grad():
+        x = a.detach().requires_grad_()
+        b = lrn_forward(x)
+    return torch.autograd.grad(b, x, g)[0]
+
+
+def forward_mode(a, g):
+    """dL/da one input direction at a time, by forward-mode dual numbers: autograd's work, needing no grad mode."""
+    import torch.autograd.forward_ad as fwAD
+
+    grad = torch.zeros_like(a)
+    with fwAD.dual_level():
+        for index in range(a.numel()):
+            tangent = torch.zeros_like(a).view(-1)
+            tangent[index] = 1
+            jvp = fwAD.unpack_dual(lrn_forward(fwAD.make_dual(a, tangent.view_as(a)))).tangent
+            grad.view(-1)[index] = (jvp * g).sum()
+    return grad
+
+
+def test_lrn_backward_check_refuses_autograd_and_the_library_lrns(capsys):
+    assert fails(check_lrn_backward, backward_by(autograd_does_it))
+    assert fails(check_lrn_backward, backward_by(lambda a, g: torch.autograd.functional.vjp(lrn_forward, a, g)[1]))
+    assert fails(check_lrn_backward, backward_by(lambda a, g: torch.func.vjp(lrn_forward, a)[1](g)[0]))
+    assert fails(check_lrn_backward, backward_by(lambda a, g: torch.func.grad(lambda x: (lrn_forward(x) * g).sum())(a)))
+    assert fails(check_lrn_backward, backward_by(forward_mode))
+    assert fails(check_lrn_backward, backward_by(lambda a, g: g * nn.LocalResponseNorm(5, 5e-4, 0.75, 2.0)(a) / a))
+    assert fails(check_lrn_backward, backward_by(lambda a, g: g * LocalResponseNorm(a.shape[1])(a) / a))
+    lines = capsys.readouterr().out.splitlines()
+    assert "enable_grad" in lines[0] and "torch.autograd.functional.vjp" in lines[1]
+    assert "vjp" in lines[2] and "grad" in lines[3] and "forward_ad" in lines[4] and "LocalResponseNorm" in lines[5]
+    assert "the course's own code" in lines[6]
+    assert all(line.startswith("Not yet: MyLRN.backward calls ") and "autograd must not" in line for line in lines)

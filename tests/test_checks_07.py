@@ -6,7 +6,14 @@ import statistics
 import pytest
 
 from alexnet_lib.claims_report import t_quantile, verdict
-from alexnet_lib.lessons.claims import HINTS, check_ablation, check_prediction, check_record, check_verdict
+from alexnet_lib.lessons.claims import (
+    HINTS,
+    check_ablation,
+    check_record,
+    check_seeds_needed,
+    check_verdict,
+    seeds_needed,
+)
 
 from .notebook_exercises import defined, exercise_source, outcome, stub, student_source
 
@@ -31,29 +38,51 @@ def untouched(grade_id, name):
 # 07.1 -------------------------------------------------------------------------------------
 
 
-def predict(arm, said):
-    return lambda: (arm, said)
+def seeds_by(t=t_quantile, ddof=1, last_short=False, pilot_df=False):
+    """A learner's my_seeds_needed, with a slip when asked (written here: the course's own code is refused)."""
+
+    def answer(differences):
+        m = len(differences)
+        mean = statistics.fmean(differences)
+        sd = (sum((d - mean) ** 2 for d in differences) / (m - ddof)) ** 0.5
+        n = 2
+        while t(m - 1 if pilot_df else n - 1) * sd / n**0.5 >= mean:
+            n += 1
+        return n - 1 if last_short else n
+
+    return answer
 
 
-def test_prediction_solution_passes():
-    message = outcome(lambda answer, seed: check_prediction(answer), teacher("ex07_predict", "my_prediction"))
-    assert message.startswith("Correct!"), message
+def test_seeds_solution_passes_every_seed():
+    solution = teacher("ex07_seeds", "my_seeds_needed")
+    for seed in (0, 7, 11):
+        assert outcome(check_seeds_needed, solution, seed).startswith("Correct!")
+    assert outcome(check_seeds_needed, seeds_by()).startswith("Correct!")  # the same, written differently
 
 
 @pytest.mark.parametrize(
     ("answer", "diagnosis"),
     [
         (stub, "Not done yet"),
-        (lambda: ..., "Not done yet"),
-        (predict("no dropout", "not separable at this scale"), "co-adaptation"),
-        (predict("dropout 0.5", "reproduced"), "without a spread"),
-        (predict("dropout", "reproduced"), "spelled as there"),
-        (predict("dropout 0.5", "yes"), "must be one of"),
-        (lambda: "dropout 0.5", "pair"),
+        (untouched("ex07_seeds", "my_seeds_needed"), "Not done yet"),
+        (seeds_by(t=lambda df: 1.96), "wider than 1.96"),
+        (seeds_by(pilot_df=True), "not to the pilot"),
+        (seeds_by(ddof=0), "m - 1"),
+        (seeds_by(last_short=True), "return the first n"),
+        (lambda differences: len(differences), "you say"),  # the pilot's own count
+        (lambda differences: 5.0, "whole number"),
+        (lambda differences: verdict(differences, [0.0] * len(differences)) and 3, "verdict, the course's own"),
     ],
 )
-def test_prediction_diagnoses(answer, diagnosis):
-    assert_diagnosis(lambda a, seed: check_prediction(a), answer, diagnosis)
+def test_seeds_diagnoses(answer, diagnosis):
+    assert_diagnosis(check_seeds_needed, answer, diagnosis)
+
+
+def test_seeds_oracle_is_the_interval_itself():
+    pilot = [0.0213, 0.0063, 0.0054, -0.0033, -0.0017]  # the recorded CPU run of the LRN claim, rounded
+    n = seeds_needed(pilot)
+    mean, sd = statistics.fmean(pilot), statistics.stdev(pilot)
+    assert mean - t_quantile(n - 1) * sd / n**0.5 > 0 >= mean - t_quantile(n - 2) * sd / (n - 1) ** 0.5
 
 
 # 07.2 -------------------------------------------------------------------------------------
@@ -134,7 +163,21 @@ def test_ablation_solution_passes():
         (ablation({"no_such_setting": 1}), "cannot be built"),
         (ablation({"dropout": 0.0}), "dropout experiment"),
         (ablation({"epochs": 3}), "not the method"),
+        (ablation({"seed": 1}), "not the method"),
         (ablation(["flip", False]), "return a dict"),
+        # run settings, refused by name: they change how the run goes, not what it learns
+        (ablation({"precision": "fp32"}), "how the run goes"),
+        (ablation({"device": "cpu"}), "how the run goes"),
+        (ablation({"compile": True}), "how the run goes"),
+        (ablation({"workers": 0}), "how the run goes"),
+        (ablation({"channels_last": False}), "how the run goes"),
+        (ablation({"histograms": False}), "how the run goes"),
+        (ablation({"checkpoint_dir": "/tmp/x"}), "how the run goes"),
+        # settings the quick config's optimiser (Adam) and schedule (OneCycle) never read
+        (ablation({"momentum": 0.5}), "optimizer 'adam', which never reads momentum"),
+        (ablation({"plateau_patience": 7}), "schedule 'onecycle', which never reads plateau_patience"),
+        # a different config that computes the same: CIFAR-10 has 3 channels already (None -> 3)
+        (ablation({"in_channels": 3}), "bitwise those of the baseline"),
     ],
 )
 def test_ablation_diagnoses(answer, diagnosis):

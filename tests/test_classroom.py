@@ -5,7 +5,10 @@
 (b)-(d) Autograding: the teacher edition as a submission gets full marks; the untouched student
     edition gets 0 on every test cell, each failing with "Not done yet", while every other cell
     runs without an error; a submission with one exercise answered wrongly loses exactly that
-    exercise's points. Each notebook run costs a lesson's run time, so these run on a small
+    exercise's points. (e) Written answers (nbgrader's manually graded cells): the student edition
+    shows nbgrader's text stub only; an untouched one scores 0, an answered one awaits a teacher
+    (nbgrader's needs_manual_grade) and `make grade` reports its points apart from the autograded
+    total. Each notebook run costs a lesson's run time, so these run on a small
     notebook built here (the whole path, in seconds) and on the lessons in AUTOGRADED, through
     `make grade` itself; the others' test cells already run under nbval in `make test`.
 """
@@ -32,6 +35,7 @@ from classroom.editions import (
     graded_cells,
     scores,
     submit,
+    written_cells,
 )
 
 from .conftest import ROOT
@@ -47,6 +51,7 @@ AUTOGRADED = ["01_architecture"]
 VENV = Path(sys.prefix)
 SOLUTION = ("BEGIN SOLUTION", "END SOLUTION")
 HIDDEN = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+TEXT_STUB = "YOUR ANSWER HERE"  # classroom/nbgrader_config.py: what a written answer becomes in the student edition
 
 
 def regions(source: str, markers: tuple[str, str]) -> tuple[list[int], list[str]]:
@@ -84,6 +89,9 @@ def assert_no_secrets(teacher: Path, student: Path) -> None:
         assert not leaked, f"{student.name} cell {number} shows solution or hidden-test lines: {sorted(leaked)}"
         markers = [marker for marker in (*SOLUTION, *HIDDEN) if marker in "".join(theirs["source"])]
         assert not markers, f"{student.name} cell {number} keeps {markers}"
+        grading = mine.get("metadata", {}).get("nbgrader", {})
+        if grading.get("grade") and grading.get("solution"):  # a written answer: the teacher's stays hidden
+            assert "".join(theirs["source"]) == TEXT_STUB, f"{student.name} cell {number} shows the teacher's answer"
 
 
 @pytest.mark.parametrize("name", [path.name for path in course_notebooks()])
@@ -259,6 +267,14 @@ def assert_graded_as_promised(course: Path, name: str, wrong_tests: set[str]) ->
         assert got[("wrong", grade_id)] == (0 if lost else points, points), f"(d) one wrong exercise, {grade_id}"
         if ("shadowing", grade_id) in got:
             assert got[("shadowing", grade_id)] == (0, points), f"(e) a submission replacing the checks, {grade_id}"
+    written = {
+        cell["nbgrader"]["grade_id"]: float(cell["nbgrader"]["points"])
+        for cell in written_cells(course / "source" / name / f"{name}.ipynb")
+    }
+    awaiting = {(score.student, score.grade_id): score.awaiting for score in scores(course) if score.written}
+    for grade_id, points in written.items():  # (e): answered, it awaits a teacher; untouched, it scores 0
+        assert got[("teacher", grade_id)] == (0, points) and awaiting[("teacher", grade_id)], grade_id
+        assert got[("untouched", grade_id)] == (0, points) and not awaiting[("untouched", grade_id)], grade_id
     for student in ("teacher", "untouched"):
         for grading, errors in outputs(course / "autograded" / student / name / f"{name}.ipynb"):
             if student == "untouched" and grading.get("grade") and not grading.get("solution"):
@@ -300,6 +316,7 @@ def fixture_notebook(path: Path) -> Path:
             metadata=nbgrader_meta("ex99_triple", solution=True),
         ),
         new_code_cell("check_scaled(triple, 3)", metadata=nbgrader_meta("test99_triple", points=1)),
+        new_markdown_cell("Why triple? A model answer.", metadata=written_meta("written99_why")),
         new_code_cell("print('the lesson goes on')"),
     ]
     kernel = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
@@ -312,6 +329,12 @@ def nbgrader_meta(grade_id: str, *, points: int = 0, solution: bool = False, loc
     grading = {"grade": bool(points), "grade_id": grade_id, "locked": locked or bool(points), "schema_version": 3}
     grading |= {"solution": solution, "task": False} | ({"points": points} if points else {})
     return {"nbgrader": grading}
+
+
+def written_meta(grade_id: str, points: int = 1) -> dict:
+    """A written answer's nbgrader metadata: a manually graded answer cell, as nbgrader's toolbar sets it."""
+    grading = {"grade": True, "grade_id": grade_id, "locked": False, "points": points, "schema_version": 3}
+    return {"nbgrader": grading | {"solution": True, "task": False}}
 
 
 @pytest.mark.slow
@@ -349,14 +372,22 @@ def test_make_grade_scores_teacher_untouched_and_wrong_submissions(tmp_path):
         assert_graded_as_promised(course, name, wrong_tests[name])
     lines = done.stdout.splitlines()
     header = next(n for n, line in enumerate(lines) if line.startswith("student "))
-    rows = {line.split()[0]: line.split()[-1] for line in lines[header + 1 : header + 5]}
-    total = sum(
-        float(cell["nbgrader"]["points"])
-        for name in AUTOGRADED
-        for cell in graded_cells(ROOT / "notebooks" / f"{name}.ipynb")
+    assert lines[header].split()[-2:] == ["total", "written"], lines[header]
+    rows = {line.split()[0]: line.split()[-2] for line in lines[header + 1 : header + 5]}
+    by_hand = {line.split()[0]: line.split()[-1] for line in lines[header + 1 : header + 5]}
+    total, written = (
+        sum(
+            float(cell["nbgrader"]["points"])
+            for name in AUTOGRADED
+            for cell in cells(ROOT / "notebooks" / f"{name}.ipynb")
+        )
+        for cells in (graded_cells, written_cells)
     )
     assert rows["teacher"] == f"{total:g}/{total:g}" and rows["untouched"] == f"0/{total:g}", lines[header:]
     assert rows["shadowing"] == f"0/{total:g}", lines[header:]
+    # the written answers: the teacher's and the wrong one's await a teacher, the untouched ones score 0
+    assert written and by_hand["teacher"] == by_hand["wrong"] == f"{written:g}", lines[header:]
+    assert by_hand["untouched"] == by_hand["shadowing"] == "-", lines[header:]
     assert (course / "grades.csv").is_file()
 
 

@@ -9,7 +9,7 @@ from .notebook_exercises import REGION, graded_cells
 
 # notebook: the module that holds its HINTS, and its exercises
 LESSONS = {
-    "01_architecture": ("architecture", {"01.1", "01.2"}),
+    "01_architecture": ("architecture", {"01.1", "01.2", "01.3"}),
     "02_data": ("data", {"02.1", "02.2"}),
     "03_train_fashion_mnist": ("train_fashion_mnist", {"03.1", "03.2", "03.3", "03.4"}),
     "04_train_cifar10": ("train_cifar10", {"04.1"}),

@@ -3,8 +3,7 @@
 
 Each shortcut must be refused with a diagnosis: the course's own function or oracle near the
 answer, the library call that does the job, a no-op, and a check, oracle or library function
-replaced by a solution cell. The typical mistakes of each exercise are in tests/test_checks_NN.py;
-notebook 07's 07.1 and 07.3 are left to those (issue 20, item 6 replaces them).
+replaced by a solution cell. The typical mistakes of each exercise are in tests/test_checks_NN.py.
 """
 
 import importlib
@@ -26,7 +25,7 @@ from alexnet_lib.features import capture_activations, grad_cam, nearest_neighbou
 from alexnet_lib.inference import ranked
 from alexnet_lib.lessons import architecture, checking
 from alexnet_lib.lessons.architecture import PAPER_LRN, lrn_formula
-from alexnet_lib.lessons.claims import paired_rule
+from alexnet_lib.lessons.claims import paired_rule, seeds_needed
 from alexnet_lib.lessons.inference_checks import _top_k_of
 from alexnet_lib.lessons.train_fashion_mnist import reference_train_step
 from alexnet_lib.train import Trainer
@@ -41,12 +40,45 @@ def _ten_crop_by_library(model, images, side):
     return torch.stack([model(view).softmax(1) for view in views]).mean(0)
 
 
+def _function_with_backward(gradient):
+    """An autograd Function whose backward is ``gradient(a, grad_b)``: how a 01.3 answer is handed in."""
+
+    class Shortcut(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, grad_b):
+            (a,) = ctx.saved_tensors
+            return gradient(a, grad_b)
+
+    return Shortcut
+
+
+def _autograd_through(forward):
+    def gradient(a, grad_b):
+        with torch.enable_grad():
+            x = a.detach().requires_grad_()
+            b = forward(x)
+        return torch.autograd.grad(b, x, grad_b)[0]
+
+    return gradient
+
+
 SHORTCUTS = {
     "01.1": [
         (lambda a: lrn_formula(a, **PAPER_LRN).float(), "lrn_formula, " + COURSE),
         (lambda a: F.local_response_norm(a, 5, alpha=5e-4, beta=0.75, k=2.0), "local_response_norm, " + LIBRARY),
         (lambda a: nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)(a), "LocalResponseNorm.__init__, " + LIBRARY),
         (lambda a: a.clone(), "differs from §3.3's formula"),
+    ],
+    "01.3": [
+        (_function_with_backward(_autograd_through(lambda a: lrn_formula(a, **PAPER_LRN))), "enable_grad"),
+        (_function_with_backward(lambda a, g: torch.func.vjp(lambda x: x.exp(), a)[1](g)[0]), LIBRARY),
+        (_function_with_backward(lambda a, g: torch.autograd.functional.vjp(F.local_response_norm, (a, 5))), LIBRARY),
+        (_function_with_backward(lambda a, g: g.clone()), "gradcheck disagrees"),
     ],
     "01.2": [
         (lambda: alexnet("paper"), "alexnet, " + COURSE),
@@ -129,10 +161,21 @@ SHORTCUTS = {
     "06.4": [
         (lambda probs, labels, threshold: 1.0, "Not yet: "),
     ],
+    "07.1": [
+        (seeds_needed, "seeds_needed, " + COURSE),
+        (lambda differences: 2, "Not yet: "),
+        (lambda differences: len(differences), "Not yet: "),
+    ],
     "07.2": [
         (lambda baseline, claimed: verdict(baseline, claimed)["verdict"], "verdict, " + COURSE),
         (lambda baseline, claimed: paired_rule(baseline, claimed), "paired_rule, " + COURSE),
         (lambda baseline, claimed: "not separable at this scale", "Not yet: "),
+    ],
+    "07.3": [
+        (lambda: {"precision": "fp32"}, "how the run goes"),
+        (lambda: {"momentum": 0.5}, "never reads momentum"),  # the quick config trains with Adam
+        (lambda: {"plateau_patience": 7}, "never reads plateau_patience"),  # ... and OneCycle
+        (lambda: {"in_channels": 3}, "bitwise those of the baseline"),  # CIFAR-10 has 3 channels already
     ],
 }
 CASES = [(exercise, answer, said) for exercise, shortcuts in SHORTCUTS.items() for answer, said in shortcuts]

@@ -1,4 +1,4 @@
-"""Notebook 01, the architecture: its two exercises (LRN from §3.3, the network of Fig. 2) and the buggy models.
+"""Notebook 01, the architecture: its exercises (LRN from §3.3, its backward pass, the network of Fig. 2), buggy models.
 
 Each check judges the learner's code against an oracle computed at check time on inputs it draws
 itself (``seed``): §3.3's formula, written out here channel by channel, for LRN; the course's
@@ -37,6 +37,17 @@ HINTS = {
         "except fc8; an LRN after the ReLUs of conv1 and conv2 (your my_lrn in a small module, or PyTorch's "
         "with alpha multiplied by n, since PyTorch divides it by n and §3.3's text does not); max-pools after "
         "conv1, conv2 and conv5; a flatten before fc6; dropout after the ReLUs of fc6 and fc7; nothing after fc8.",
+    ),
+    "01.3": (
+        "Each a_j reaches the loss along two paths: through its own output b_j (the numerator and its own "
+        "denominator) and through the denominators of the neighbouring channels whose window holds it.",
+        "Reread §3.3 and the derivation in section 4 of this lesson: the chain rule sums dL/db_i times db_i/da_j "
+        "over every channel i, and db_i/da_j is zero unless j is in i's window (clipped at the first and last "
+        "channel, so the same channels as j's window).",
+        "Shape of the answer: from the saved a, the denominators D of every channel (as in your forward); the "
+        "first term, grad_b times D to the power -beta; then per channel j, the sum over j's window of "
+        "grad_b times a times D to the power -beta-1, multiplied by 2 alpha beta a_j and subtracted; one tensor "
+        "of a's shape.",
     ),
 }
 register_hints(HINTS)
@@ -112,6 +123,151 @@ def check_lrn(my_lrn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> 
     worst = (mine.double() - expected).abs().argmax()
     channel = int(worst // (a.shape[2] * a.shape[3]) % channels)
     not_yet(f"the result differs from §3.3's formula, most at channel {channel} of {channels}", "01.1")
+
+
+# Notebook 01, exercise 3: LRN's backward pass by hand -----------------------------------------
+
+
+def lrn_backward_formula(a: torch.Tensor, grad_b: torch.Tensor, **wrong: Any) -> torch.Tensor:
+    """dL/da from dL/db through §3.3's LRN, derived by hand (notebook 01, section 4): a learner's slips for the
+    diagnosis only; the check's oracle is autograd through ``lrn_formula`` (``torch.autograd.gradcheck``).
+
+    dL/da_j = g_j D_j^-beta - 2 alpha beta a_j sum_{i in window(j)} g_i a_i D_i^(-beta-1), D_i = k + alpha sum a^2.
+    ``wrong``: ``own_only`` keeps only i = j in the sum (the neighbours' denominators forgotten), ``plus``
+    adds the second term, ``power`` raises D_i to -beta instead of -beta-1, ``no_two`` drops the 2 of
+    the square, ``wrap`` lets the windows wrap round from the last channel to the first.
+    """
+    size, alpha, beta, k = PAPER_LRN["size"], PAPER_LRN["alpha"], PAPER_LRN["beta"], PAPER_LRN["k"]
+    a, g = a.double(), grad_b.double()
+    channels = a.shape[1]
+
+    def window(i: int) -> list[int]:
+        near = [j % channels if wrong.get("wrap") else j for j in range(i - size // 2, i + size // 2 + 1)]
+        return sorted({j for j in near if 0 <= j < channels})
+
+    squares = a.square()
+    denominator = torch.stack([k + alpha * squares[:, window(i)].sum(1) for i in range(channels)], 1)
+    power = beta if wrong.get("power") else beta + 1
+    inner = g * a * denominator ** (-power)
+    near_sum = inner if wrong.get("own_only") else torch.stack([inner[:, window(j)].sum(1) for j in range(channels)], 1)
+    factor = (1 if wrong.get("no_two") else 2) * alpha * beta * (-1 if wrong.get("plus") else 1)
+    return g * denominator ** (-beta) - factor * a * near_sum
+
+
+# The autograd engine differentiates whatever graph it recorded: inside a backward pass, any call that
+# builds or walks a graph (switching grad mode on, .backward(), autograd.grad, the functional and
+# torch.func transforms) or runs forward-mode dual numbers hands the derivative to PyTorch, which is
+# the whole exercise. Grad mode is off while a backward pass runs, so no graph exists to walk unless
+# one of these is called.
+AUTOGRAD = (
+    torch.autograd.grad,
+    torch.autograd.backward,
+    torch.Tensor.backward,
+    torch.enable_grad,
+    torch.set_grad_enabled,
+    torch._C._set_grad_enabled,
+    "torch.autograd.functional",
+    "torch.autograd.forward_ad",  # dual numbers: forward mode needs no grad mode, one pass per input direction
+    torch.func.grad,
+    torch.func.grad_and_value,
+    torch.func.vjp,
+    torch.func.jvp,
+    torch.func.jacrev,
+    torch.func.jacfwd,
+    torch.func.hessian,
+    torch.func.linearize,
+)
+
+BACKWARD_SLIPS = (
+    (
+        {"own_only"},
+        "yours keeps only channel j's own denominator: a_j also sits in the denominators of its neighbours "
+        "i = j-2..j+2, so their outputs b_i change with a_j too; sum g_i a_i D_i^(-beta-1) over j's window",
+    ),
+    ({"plus"}, "the second term has the wrong sign: a larger a_j makes its neighbours' denominators larger"),
+    ({"power"}, "the neighbours' term needs D_i to the power -beta-1 (the derivative of D_i^-beta), not -beta"),
+    ({"no_two"}, "the derivative of a_j squared is 2 a_j: the neighbours' term misses a factor 2"),
+    ({"wrap"}, "the windows wrap round from the last channel to the first: clip them at both ends, as the forward"),
+)
+BACKWARD_CHANNELS = ((1, 2, 3), (4, 5, 6), (7, 8, 9))  # fewer than n, about n, more: every edge case of the window
+
+
+class _Graded(torch.autograd.Function):
+    """§3.3's forward (the oracle, float64) with the learner's backward, run under the watch."""
+
+    learner: Any = None  # the learner's Function class, set by check_lrn_backward
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(a)
+        return lrn_formula(a, **PAPER_LRN)
+
+    @staticmethod
+    def backward(ctx: Any, grad_b: torch.Tensor) -> torch.Tensor:
+        with exercise_rules(
+            refuse=(*LIBRARY_LRN, *AUTOGRAD), why="derive the gradient by hand: autograd must not do it for you"
+        ):
+            return learner_result(
+                "MyLRN.backward",
+                _Graded.learner.backward,
+                ctx,
+                grad_b,
+                todo="write MyLRN.backward so that it returns dL/da.",
+                hint="01.3",
+            )
+
+
+def _learners_gradient(a: torch.Tensor, grad_b: torch.Tensor) -> torch.Tensor:
+    """dL/da by the learner's backward for ``grad_b`` = dL/db at ``a``; NotYet naming what the engine refused."""
+    a = a.detach().requires_grad_()
+    try:
+        (grad,) = torch.autograd.grad(_Graded.apply(a), a, grad_b)
+    except RuntimeError as error:  # the engine's own complaint: a result of the wrong shape, dtype or count
+        first = str(error).splitlines()[0]
+        not_yet(f"MyLRN.backward's result: {first} (return one tensor of a's shape)", "01.3")
+    return grad
+
+
+def check_lrn_backward(my_function: Any, seed: int = 0) -> bool:
+    """Exercise 01.3: ``my_function.backward(ctx, grad_b)`` gives dL/da for §3.3's LRN, ``(a,) = ctx.saved_tensors``.
+
+    The check's own forward (``lrn_formula``, float64) saves ``a``; the learner's backward, watched,
+    runs inside ``torch.autograd.gradcheck`` on small tensors of 1 to 9 channels drawn from ``seed``
+    (the window's edges), and must agree with autograd through the formula to rounding (a finite
+    difference agrees only to about 1e-8).
+    """
+    if not (isinstance(my_function, type) and issubclass(my_function, torch.autograd.Function)):
+        got = my_function.__name__ if isinstance(my_function, type) else type(my_function).__name__
+        not_yet(f"MyLRN should be a class derived from torch.autograd.Function, got {got}", "01.3")
+    _Graded.learner = my_function
+    generator = torch.Generator().manual_seed(seed)
+    for counts in BACKWARD_CHANNELS:
+        channels = counts[int(torch.randint(len(counts), (), generator=generator))]
+        a = torch.randn(2, channels, 2, 2, generator=generator, dtype=torch.float64) * 40  # alpha's sum matters
+        grad_b = torch.randn(a.shape, generator=generator, dtype=torch.float64)
+        mine = _learners_gradient(a, grad_b)
+        a_ = a.clone().requires_grad_()
+        (expected,) = torch.autograd.grad(lrn_formula(a_, **PAPER_LRN), a_, grad_b)
+        gradcheck_ok = torch.autograd.gradcheck(_Graded.apply, (a.clone().requires_grad_(),), raise_exception=False)
+        if not gradcheck_ok:
+            for slip, diagnosis in BACKWARD_SLIPS:
+                if torch.allclose(mine, lrn_backward_formula(a, grad_b, **dict.fromkeys(slip, True)), rtol=1e-6):
+                    not_yet(diagnosis, "01.3")
+            worst = (mine - expected).abs().argmax()
+            channel = int(worst // (a.shape[2] * a.shape[3]) % channels)
+            not_yet(
+                f"torch.autograd.gradcheck disagrees with your gradient on a {channels}-channel input, most at "
+                f"channel {channel} of {channels}",
+                "01.3",
+            )
+        error = float((mine - expected).abs().max() / expected.abs().max())
+        if error > 1e-11:
+            not_yet(
+                f"your gradient agrees with autograd's only to {error:.0e} of its size: a finite difference "
+                "approximates the derivative; derive it exactly, as section 4 does",
+                "01.3",
+            )
+    return correct("torch.autograd.gradcheck agrees with your backward pass (float64, 1 to 9 channels).")
 
 
 # Notebook 01, exercise 2: the network of Fig. 2 ----------------------------------------------

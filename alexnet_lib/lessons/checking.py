@@ -259,9 +259,11 @@ class _Watch:
             return
         if event == "call":
             code = frame.f_code
-            if _matches(code, self.allowed):
+            # refused before allowed: Tensor.backward stays refused though a tensor (its class) is handed over
+            refused = _matches(code, self.refused)
+            if _matches(code, self.allowed) and not refused:
                 self.inside = frame
-            elif self.found is None and (_is_course(code) or _matches(code, self.refused)):
+            elif self.found is None and (_is_course(code) or refused):
                 where = frame.f_globals.get("__name__", code.co_filename)
                 owner = "the course's own code" if _is_course(code) else "a library function that does the whole job"
                 self.found = f"calls {where}.{code.co_qualname}, {owner}"

@@ -1,10 +1,11 @@
 """Notebook 07, the paper's claims tested: the recorded full runs beside the quick ones, and the exercise checks.
 
-The checks judge the learner's answer against oracles computed at check time: the paper's own
-direction and the quick profile's seed count from ``claims.EXPERIMENTS`` (07.1), the verdict rule
-of ``claims_report.verdict`` on per-seed values the check draws itself (07.2, ``seed``), and the
-course's ``TrainConfig`` and ``Trainer`` (07.3). No expected value is stored. Exercise 07.4 (the
-gap between our figures and the paper's) is a written reflection, graded by no check.
+The checks judge the learner's answer against oracles computed at check time: section 1's
+interval solved for the number of seeds (``seeds_needed``) on pilots the check draws (07.1,
+``seed``), the verdict rule of ``claims_report.verdict`` on per-seed values the check draws
+itself (07.2, ``seed``), and the course's ``TrainConfig`` and ``Trainer`` (07.3). No expected
+value is stored. Exercise 07.4 (the gap between our figures and the paper's) is a written
+reflection, graded by no check.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 import json
 import math
 import random
+import statistics
 import tempfile
 from collections.abc import Callable
 from importlib import resources
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from .. import claims_report
 from ..claims import ELSEWHERE, EXPERIMENTS
@@ -31,11 +34,13 @@ from .checking import correct, exercise_rules, learner_result, not_yet, register
 
 HINTS = {
     "07.1": (
-        "Two predictions: which arm the paper's mechanism favours, and what the rule can say about one run.",
-        "Reread §4.2 (co-adaptation, 'substantial overfitting') and section 1 of this lesson: how many seeds "
-        "does the quick size run (EXPERIMENTS['dropout'].profiles['quick']), and what does the rule say then?",
-        "Shape of the answer: return a pair, the name of one of the two arms (spelled as in the experiment) "
-        "and one of the three verdict strings.",
+        "The interval's half-width shrinks as seeds are added, for two reasons: the standard error falls with "
+        "the square root of n, and Student's t falls as the degrees of freedom grow.",
+        "Reread section 1: the interval is the mean difference plus and minus Student's t (0.975, n minus 1 degrees "
+        "of freedom) times the sd over the square root of n, with the sample sd (m minus 1 in its denominator, over "
+        "the pilot's m seeds); the mean and sd come from the pilot, n is the number of seeds you are planning.",
+        "Shape of the answer: the pilot's mean and sample sd once; then try 2 seeds, 3, 4 and so on until the lower "
+        "end of the interval for n seeds is above zero, and return that n.",
     ),
     "07.2": (
         "Work seed by seed: the two arms of a seed share its data, so look at how much the claimed arm wins on each.",
@@ -49,9 +54,10 @@ HINTS = {
     "07.3": (
         "An ablation changes one ingredient of the method and keeps everything else as it was.",
         "Reread §3 and §4 for the ingredients this notebook has not tested (the other augmentations, the "
-        "optimiser's settings, the initialisation of §5), and `python -m alexnet_lib train --help` for names.",
+        "optimiser's settings, the initialisation of §5), and `python -m alexnet_lib train --help` for names; "
+        "configs/cifar10.yaml says which optimiser and schedule the quick profile uses.",
         "Shape of the answer: a dict with one key, a setting's name, and the value it takes in the ablated "
-        "arm, different from the quick CIFAR-10 config's.",
+        "arm, different from the quick CIFAR-10 config's, and read by the optimiser and schedule that config uses.",
     ),
 }
 register_hints(HINTS)
@@ -135,37 +141,81 @@ def measured_direction(record: dict[str, Any]) -> str:
     return arms["claimed"] if claimed < baseline else arms["baseline"]
 
 
-def check_prediction(my_prediction: Callable[[], Any], claim: str = "dropout") -> bool:
-    """Exercise 07.1: before the run, the arm you expect to win and the verdict the quick run can reach.
+def seeds_needed(differences: list[float], **wrong: Any) -> int:
+    """The smallest number of seeds n >= 2 whose paired 95% t interval would lie above zero, if more seeds
+    had the pilot's mean difference and sample sd: the oracle of 07.1 (``wrong``: a learner's slips).
 
-    The oracle: the experiment's claimed arm (the paper's direction) and the rule applied to the
-    quick profile's number of seeds. What the run measures is shown after it, not graded: one quick
-    run's direction is as much seed noise as signal.
+    ``wrong``: ``z`` uses 1.96 for every n, ``pilot_df`` Student's t for the pilot's own m - 1 degrees of
+    freedom, ``population`` the sd with n in its denominator, ``last_short`` the largest n that still fails.
     """
-    todo = 'return a pair: the arm you expect to win and the verdict, ("arm name", "verdict").'
-    answer = learner_result("my_prediction", my_prediction, todo=todo, hint="07.1")
-    exp = EXPERIMENTS[claim]
-    arms = [exp.baseline[0], exp.claimed[0]]
-    if not (isinstance(answer, tuple | list) and len(answer) == 2):
-        not_yet(f"return a pair (arm, verdict), got {answer!r}.", "07.1")
-    arm, said = answer
-    if arm not in arms:
-        not_yet(f"the arm must be one of {arms}, spelled as there; got {arm!r}.", "07.1")
-    if said not in VERDICTS:
-        not_yet(f"the verdict must be one of {list(VERDICTS)}; got {said!r}.", "07.1")
-    if arm != exp.claimed[0]:
-        not_yet(
-            f"{exp.section} argues for the other arm: without dropout units come to rely on particular others "
-            "(co-adaptation), and the net fits its training images far better than new ones.",
-            "07.1",
+    mean = statistics.fmean(differences)
+    sd = statistics.pstdev(differences) if wrong.get("population") else statistics.stdev(differences)
+    pilot = len(differences)
+
+    def half_width(n: int) -> float:
+        t = 1.96 if wrong.get("z") else t_quantile(pilot - 1 if wrong.get("pilot_df") else n - 1)
+        return t * sd / math.sqrt(n)
+
+    n = 2
+    while half_width(n) >= mean:
+        n += 1
+    return n - 1 if wrong.get("last_short") else n
+
+
+def seed_cases(seed: int) -> list[list[float]]:
+    """Pilot differences (baseline minus claimed, per seed) that favour the claimed arm: 2 to 6 seeds, effects
+    from a tenth of a standard deviation to several, none whose answer sits within 0.3% of the interval's edge."""
+    rng = random.Random(seed)
+    cases: list[list[float]] = []
+    while len(cases) < 24:
+        pilot = rng.randint(2, 6)
+        shift, spread = rng.uniform(0.2, 3.0), rng.choice((0.5, 1.0, 2.0, 5.0))
+        values = [round(shift + spread * rng.gauss(0, 1), 3) for _ in range(pilot)]
+        mean, sd = statistics.fmean(values), statistics.stdev(values)
+        if not 0.15 * sd < mean or sd == 0:  # the claimed arm ahead, by an effect 300 seeds can show
+            continue
+        n = seeds_needed(values)
+        edges = [t_quantile(k - 1) * sd / math.sqrt(k) / mean for k in (n, n - 1) if k >= 2]
+        if all(abs(edge - 1) > 3e-3 for edge in edges):
+            cases.append(values)
+    return cases
+
+
+SEED_SLIPS = (
+    ({"z"}, "with few seeds the interval is wider than 1.96 standard errors: Student's t for n - 1 degrees of freedom"),
+    (
+        {"pilot_df"},
+        "t belongs to the n seeds you are planning, not to the pilot: t(0.975, n - 1) shrinks as n grows",
+    ),
+    ({"population"}, "the sample sd divides by m - 1 (the pilot's seeds minus one), as section 1's interval does"),
+    ({"last_short"}, "that n still draws an interval that reaches zero: return the first n whose interval does not"),
+)
+
+
+def check_seeds_needed(my_seeds_needed: Callable[[list[float]], Any], seed: int = 0) -> bool:
+    """Exercise 07.1: how many seeds a claim needs, from a pilot's per-seed differences (``seeds_needed``)."""
+    todo = "return the smallest number of seeds whose interval would lie above zero."
+    pilots = seed_cases(seed)
+    answers = []
+    with exercise_rules(allow=(claims_report.t_quantile,), why="work it out yourself (t_quantile is yours to use)"):
+        for pilot in pilots:
+            got = learner_result("my_seeds_needed", my_seeds_needed, list(pilot), todo=todo, hint="07.1")
+            if isinstance(got, bool) or not isinstance(got, int | np.integer):
+                not_yet(f"return a whole number of seeds, got {got!r}.", "07.1")
+            answers.append(int(got))
+    wrong = [(pilot, got) for pilot, got in zip(pilots, answers, strict=True) if got != seeds_needed(pilot)]
+    if wrong:
+        pilot, got = wrong[0]
+        slip = next(  # a slip that gives every one of the learner's answers, else the formula for this pilot
+            (
+                why
+                for kind, why in SEED_SLIPS
+                if answers == [seeds_needed(p, **dict.fromkeys(kind, True)) for p in pilots]
+            ),  # noqa: E501
+            f"the smallest n with mean - t(0.975, n - 1) x sd / sqrt(n) above zero is {seeds_needed(pilot)}",
         )
-    seeds = exp.profiles["quick"]["seeds"]
-    if seeds >= 2:  # the rule could go either way: only the direction is graded
-        return correct(f"{arm}, by {exp.section}'s mechanism; the run below decides the verdict.")
-    expected = claims_report.verdict([0.0] * seeds, [0.0] * seeds)["verdict"]
-    if said != expected:
-        not_yet(f"the quick size runs {seeds} seed per arm: what can the rule say without a spread?", "07.1")
-    return correct(f"{arm}, by {exp.section}'s mechanism; and {seeds} seed can only give {expected!r}.")
+        not_yet(f"for the pilot differences {pilot} you say {got} seeds: {slip}.", "07.1")
+    return correct("your seed counts agree with section 1's interval on every pilot the check drew.")
 
 
 def verdict_cases(seed: int) -> list[tuple[str, list[float], list[float]]]:
@@ -232,11 +282,22 @@ def check_verdict(my_verdict: Callable[[list[float], list[float]], Any], seed: i
     return correct(f"your rule agrees with the course's on all {len(cases)} cases, edges included.")
 
 
-NOT_AN_ABLATION = {  # settings that change the experiment's size, bookkeeping or speed, not the method
-    *("dataset", "epochs", "time_budget_s", "train_subset", "val_size", "val_seed", "val_subset", "test_subset"),
-    *("channels_last", "compile", "pipeline", "workers", "device", "seed", "log_every", "histograms"),
-    *("checkpoint_dir", "resume", "data_dir", "profile"),
+# Settings that change how a run goes, not what it computes or learns: both arms of an ablation share them.
+RUN_SETTINGS = {  # where and how fast it runs, and what it writes down (config.py's fields)
+    *("precision", "channels_last", "compile", "pipeline", "workers", "device"),
+    *("log_every", "histograms", "checkpoint_dir", "resume", "data_dir", "profile"),
 }
+SIZE_SETTINGS = {  # how big the experiment is and which images it holds out: the design, shared by both arms
+    *("dataset", "epochs", "time_budget_s", "train_subset", "val_size", "val_seed", "val_subset", "test_subset"),
+    "seed",
+}
+NOT_AN_ABLATION = RUN_SETTINGS | SIZE_SETTINGS
+# A setting read only under another setting's value: (that setting, the value, why it is ignored otherwise).
+IGNORED_UNLESS = {
+    "momentum": ("optimizer", "sgd", "Adam keeps its own running averages (its betas); momentum is SGD's setting"),
+    "plateau_patience": ("schedule", "plateau", "only the plateau schedule waits for validation accuracy to stall"),
+}
+NO_OP_STEPS = 2  # steps of the tiny runs whose weights must differ
 
 
 def _differing_fields(first: TrainConfig, second: TrainConfig) -> list[str]:
@@ -244,15 +305,41 @@ def _differing_fields(first: TrainConfig, second: TrainConfig) -> list[str]:
     return [key for key in a if a[key] != b[key]]
 
 
-def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
-    """Exercise 07.3: one more ablation, a change of one method setting of the quick CIFAR-10 config, and
-    one this notebook does not run already; it must train (a tiny run on ``seed``)."""
+def _weights_after_a_few_steps(config: TrainConfig, changed: str, seed: int) -> dict[str, Any]:
+    """The model's weights after ``NO_OP_STEPS`` steps of ``config`` on the CPU in fp32, from ``seed``; the
+    run settings and the run's size fixed (``changed``, the ablated setting, keeps its value)."""
     from ..train import Trainer
 
+    batch = config.batch_size if changed == "batch_size" else 8
+    tiny = {"train_subset": NO_OP_STEPS * batch, "batch_size": batch, "val_subset": 16, "test_subset": 16}
+    fixed = {"epochs": 1, "seed": seed, "time_budget_s": None, "device": "cpu", "precision": "fp32"}
+    fixed |= {"compile": False, "pipeline": "device", "histograms": False, "resume": None}
+    with tempfile.TemporaryDirectory() as folder:
+        run = dataclasses.replace(config, **tiny, **fixed, checkpoint_dir=folder)
+        with torch.random.fork_rng(devices=[]):  # the notebook's random stream is left as it was
+            trainer = Trainer(run, read_test=False, checkpoints=False)
+            trainer._train_epoch()  # its steps only: what is learned, without validating or writing a record
+        return {name: value.clone() for name, value in trainer.model.state_dict().items()}
+
+
+def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
+    """Exercise 07.3: one more ablation: a change of one method setting of the quick CIFAR-10 config, one this
+    notebook does not run already, that changes what is computed or learned.
+
+    Refused by name: run settings (device, precision, compile...) and the experiment's size or
+    bookkeeping (epochs, subsets, seed...); a setting the config's optimiser or schedule ignores
+    (momentum under Adam, plateau_patience under OneCycle); then, as a no-op, any change after which
+    the weights after two steps of a tiny run on the CPU are bitwise those of the baseline, same seed.
+    """
     todo = 'return a dict of one setting and its value in the ablated arm, like {"name": value}.'
     changes = learner_result("my_ablation", my_ablation, todo=todo, hint="07.3")
     if not isinstance(changes, dict) or not changes:
         not_yet(f"return a dict of setting names and values, got {changes!r}.", "07.3")
+    for name in changes:
+        if name in RUN_SETTINGS:
+            not_yet(f"{name} changes how the run goes (where, how fast, what it records), not what it learns.", "07.3")
+        if name in SIZE_SETTINGS:
+            not_yet(f"{name} changes the experiment's size or held-out images, not the method: both share it.", "07.3")
     baseline = load_config("cifar10", "quick")
     try:
         ablation = load_config("cifar10", "quick", **changes)
@@ -266,18 +353,29 @@ def check_ablation(my_ablation: Callable[[], Any], seed: int = 0) -> bool:
     tested = [e.name for e in EXPERIMENTS.values() if name in e.baseline[1] or name in e.claimed[1]]
     if tested:
         not_yet(f"{name} is what the {tested[0]} experiment of this notebook changes: design another.", "07.3")
-    if name in NOT_AN_ABLATION:
-        not_yet(f"{name} changes the run's size, bookkeeping or speed, not the method: both arms share it.", "07.3")
-    tiny = {"train_subset": 64, "val_subset": 32, "test_subset": 32, "batch_size": 32, "epochs": 1, "seed": seed}
-    with tempfile.TemporaryDirectory() as folder:
-        run = dataclasses.replace(ablation, **tiny, time_budget_s=None, checkpoint_dir=folder, histograms=False)
-        try:
-            history = Trainer(run, read_test=False, checkpoints=False).fit().history
-        except (CourseError, ValueError, RuntimeError) as error:
-            not_yet(f"that setting does not train: {type(error).__name__}: {str(error).splitlines()[0]}", "07.3")
-    if len(history) != 1:
-        not_yet("the tiny run did not finish its epoch.", "07.3")
-    return correct(f"it changes only {name} ({getattr(baseline, name)!r} -> {getattr(ablation, name)!r}) and trains.")
+    if name in IGNORED_UNLESS:
+        needs, value, why = IGNORED_UNLESS[name]
+        if getattr(baseline, needs) != value:
+            setting = f"{needs} {getattr(baseline, needs)!r}"
+            not_yet(f"the quick config has {setting}, which never reads {name}: {why}.", "07.3")
+    try:
+        before = _weights_after_a_few_steps(baseline, name, seed)
+        after = _weights_after_a_few_steps(ablation, name, seed)
+    except (CourseError, ValueError, RuntimeError) as error:
+        not_yet(f"that setting does not train: {type(error).__name__}: {str(error).splitlines()[0]}", "07.3")
+    same = before.keys() == after.keys() and all(
+        before[key].shape == after[key].shape and torch.equal(before[key], after[key]) for key in before
+    )
+    if same:
+        not_yet(
+            f"with {name} = {getattr(ablation, name)!r} the weights after {NO_OP_STEPS} steps are bitwise those of the "
+            "baseline, same seed: it changes nothing that is computed or learned.",
+            "07.3",
+        )
+    return correct(
+        f"it changes only {name} ({getattr(baseline, name)!r} -> {getattr(ablation, name)!r}), and the weights "
+        f"after {NO_OP_STEPS} steps differ from the baseline's, same seed."
+    )
 
 
 def old_rule(baseline: np.ndarray, claimed: np.ndarray, margin: float = 2.0) -> np.ndarray:
