@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from alexnet_lib.fetch import load_dataset
 from alexnet_lib.lessons.checking import NotYet
@@ -80,3 +81,20 @@ def fails(check: Callable[..., bool], *args: Any) -> bool:
         check(*args)
     print(verdict.value)
     return True
+
+
+def backward_by(gradient):
+    """An autograd Function whose backward is ``gradient(a, grad_b)``, as a learner's 01.3 cell would write it."""
+
+    class Learners(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, grad_b):
+            (a,) = ctx.saved_tensors
+            return gradient(a, grad_b)
+
+    return Learners

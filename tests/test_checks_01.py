@@ -7,7 +7,7 @@ from torch import nn
 from alexnet_lib.lessons.architecture import buggy_models, check_lrn, check_lrn_backward, check_my_alexnet
 from alexnet_lib.model import LocalResponseNorm, alexnet
 
-from .conftest import fails
+from .conftest import backward_by, fails
 from .notebook_exercises import exercise
 
 NOTEBOOK = "01_architecture"
@@ -139,23 +139,6 @@ def test_an_lrn_module_of_the_learners_own_passes_and_the_notebooks_random_strea
 
 
 # Exercise 01.3: LRN's backward pass -------------------------------------------------------------
-
-
-def backward_by(gradient):
-    """An autograd Function whose backward is ``gradient(a, grad_b)``, as a learner's cell would write it."""
-
-    class Learners(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            ctx.save_for_backward(a)
-            return a
-
-        @staticmethod
-        def backward(ctx, grad_b):
-            (a,) = ctx.saved_tensors
-            return gradient(a, grad_b)
-
-    return Learners
 
 
 def hand_backward(a, g, own_only=False, sign=-1, power=1.75, two=2, wrap=False):

@@ -31,6 +31,8 @@ from alexnet_lib.lessons.train_fashion_mnist import reference_train_step
 from alexnet_lib.train import Trainer
 from alexnet_lib.transforms import pca_noise, ten_crop_views
 
+from .conftest import backward_by
+
 COURSE = "the course's own code"
 LIBRARY = "a library function that does the whole job"
 
@@ -38,23 +40,6 @@ LIBRARY = "a library function that does the whole job"
 def _ten_crop_by_library(model, images, side):
     views = TF.ten_crop(images, side)
     return torch.stack([model(view).softmax(1) for view in views]).mean(0)
-
-
-def _function_with_backward(gradient):
-    """An autograd Function whose backward is ``gradient(a, grad_b)``: how a 01.3 answer is handed in."""
-
-    class Shortcut(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            ctx.save_for_backward(a)
-            return a
-
-        @staticmethod
-        def backward(ctx, grad_b):
-            (a,) = ctx.saved_tensors
-            return gradient(a, grad_b)
-
-    return Shortcut
 
 
 def _autograd_through(forward):
@@ -75,10 +60,10 @@ SHORTCUTS = {
         (lambda a: a.clone(), "differs from §3.3's formula"),
     ],
     "01.3": [
-        (_function_with_backward(_autograd_through(lambda a: lrn_formula(a, **PAPER_LRN))), "enable_grad"),
-        (_function_with_backward(lambda a, g: torch.func.vjp(lambda x: x.exp(), a)[1](g)[0]), LIBRARY),
-        (_function_with_backward(lambda a, g: torch.autograd.functional.vjp(F.local_response_norm, (a, 5))), LIBRARY),
-        (_function_with_backward(lambda a, g: g.clone()), "gradcheck disagrees"),
+        (backward_by(_autograd_through(lambda a: lrn_formula(a, **PAPER_LRN))), "enable_grad"),
+        (backward_by(lambda a, g: torch.func.vjp(lambda x: x.exp(), a)[1](g)[0]), LIBRARY),
+        (backward_by(lambda a, g: torch.autograd.functional.vjp(F.local_response_norm, (a, 5))), LIBRARY),
+        (backward_by(lambda a, g: g.clone()), "gradcheck disagrees"),
     ],
     "01.2": [
         (lambda: alexnet("paper"), "alexnet, " + COURSE),

@@ -100,7 +100,7 @@ def learner_result(name: str, function: Callable[..., Any], *args: Any, todo: st
     watch.refuse_if_found(name, hint)
     if is_stub(result):
         not_done(todo, hint)
-    made_here = _course_type_in(result, _allowed_keys(_rules.allow, args))
+    made_here = _course_type_in(result, watch.allowed)
     if made_here:
         not_yet(f"{name} returns the course's own {made_here}: {_rules.why}", hint)
     return result
