@@ -142,7 +142,7 @@ def summarize(
     summary = verdict(values[baseline], values[claimed], log_ratio=ratio, censored=cut)
     summary |= {label: describe(v) for label, v in values.items()}
     summary |= {"values": values, "censored": censored, "measure": MEASURES[measure]}
-    summary["curve"] = "train_error" if ratio else "val_error"
+    summary["curve"] = "train_error" if measure in ("epochs_to_target", "train_error") else "val_error"
     if ratio:  # per seed, and the geometric mean with its interval: "at least" where a baseline was capped
         per_seed = [
             ("at least " if capped else "") + f"{b / c:.2g}x"
@@ -160,7 +160,11 @@ def rederive(record: dict[str, Any]) -> dict[str, Any]:
 
     summary, arms = record["summary"], record["arms"]
     fresh = summarize(
-        experiment(record["name"]).measure, arms["baseline"], arms["claimed"], summary["values"], summary["censored"]
+        experiment(record["name"]).measure_at(record["profile"]),
+        arms["baseline"],
+        arms["claimed"],
+        summary["values"],
+        summary["censored"],
     )
     kept = {k: summary[k] for k in ("wall_seconds", "history") if k in summary}
     return {**record, "summary": fresh | kept}

@@ -42,6 +42,7 @@ def train_arm(
     read_test: bool,
     ten_crops: bool,
     checkpoints: bool = False,
+    eval_train: bool = False,
 ) -> dict[str, Any]:
     """Train one arm on one seed; its per-epoch curve and the final figures the measures need.
 
@@ -73,21 +74,26 @@ def train_arm(
     if ten_crops and trainer.val_data is not None:
         tta = evaluate(trainer.model, trainer.val_data, trainer.test_transform, tta=True, dtype=trainer.dtype)
         out["val_error_ten_crops"] = 1 - tta.top1
-    train_images = trainer.train_data.subset(min(5000, len(trainer.train_data)), config.seed)
-    on_train = evaluate(trainer.model, train_images, trainer.test_transform, dtype=trainer.dtype)
-    out["train_error_eval"] = 1 - on_train.top1
+    if eval_train:  # the overfitting gap's training error, in eval mode (dropout off)
+        train_images = trainer.train_data.subset(min(5000, len(trainer.train_data)), config.seed)
+        on_train = evaluate(trainer.model, train_images, trainer.test_transform, dtype=trainer.dtype)
+        out["train_error_eval"] = 1 - on_train.top1
     return out
 
 
-def measure(exp: Experiment, run: dict[str, Any], target: float | None, ten_crops: bool = False) -> tuple[float, bool]:
+def measure(
+    exp: Experiment, profile: str, run: dict[str, Any], target: float | None, ten_crops: bool = False
+) -> tuple[float, bool]:
     """The arm's value on this seed (lower is better) and whether it is censored (a lower bound)."""
-    curve = run["curve"]
-    if exp.measure == "epochs_to_target":
+    curve, name = run["curve"], exp.measure_at(profile)
+    if name == "epochs_to_target":
         reached = [row["epoch"] for row in curve if row["train_error"] <= target]
         return (float(reached[0]), False) if reached else (float(curve[-1]["epoch"]), True)
-    if exp.measure == "test_error":
+    if name == "train_error":
+        return curve[-1]["train_error"], False
+    if name == "test_error":
         return run["test_error"], False
-    if exp.measure == "overfit_gap":
+    if name == "overfit_gap":
         return curve[-1]["val_error"] - run["train_error_eval"], False
     return (run["val_error_ten_crops"] if ten_crops else curve[-1]["val_error"]), False
 
@@ -155,7 +161,7 @@ def run_claim(
             label, arm = arms[role]
             arm = dict(arm)
             if role == "baseline" and claimed_run is not None and "cap_factor" in size:
-                value, censored = measure(exp, claimed_run, target)
+                value, censored = measure(exp, profile, claimed_run, target)
                 if not censored:
                     arm["epochs"] = min(size["epochs"], math.ceil(size["cap_factor"] * value))
             if exp.ten_crop_arm and role == "baseline":
@@ -169,9 +175,10 @@ def run_claim(
                 config,
                 target=target,
                 cap_seconds=size.get("cap_seconds") if role == "baseline" else None,
-                read_test=exp.measure == "test_error",
+                read_test=exp.measure_at(profile) == "test_error",
                 ten_crops=exp.ten_crop_arm,
                 checkpoints=keep_checkpoints,
+                eval_train=exp.measure_at(profile) == "overfit_gap",
             )
             runs[label].append(run)
             claimed_run = run if role == "claimed" else claimed_run
@@ -187,10 +194,10 @@ def _finish(
     values, censored = {}, {}
     for role, (label, _) in arms.items():
         ten = exp.ten_crop_arm and role == "claimed"
-        measured = [measure(exp, run, target, ten) for run in runs[label]]
+        measured = [measure(exp, profile, run, target, ten) for run in runs[label]]
         values[label], censored[label] = [v for v, _ in measured], [c for _, c in measured]
     baseline, claimed = arms["baseline"][0], arms["claimed"][0]
-    summary = summarize(exp.measure, baseline, claimed, values, censored)
+    summary = summarize(exp.measure_at(profile), baseline, claimed, values, censored)
     summary["wall_seconds"] = round(time.perf_counter() - started, 1)
     record = {
         "name": exp.name,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from alexnet_lib.checkpoint import Checkpoint
-from alexnet_lib.claims import CONTROLS, EXPERIMENTS
+from alexnet_lib.claims import CONTROLS, EXPERIMENTS, MEASURES
 from alexnet_lib.claims_report import (
     CONTRADICTED,
     NOT_SEPARABLE,
@@ -147,8 +147,11 @@ def test_a_tiny_experiment_writes_a_complete_record(name, tmp_path, monkeypatch)
     arm = record["settings"]["runs"][record["arms"]["claimed"]]
     checkpoint = Checkpoint.read(arm["checkpoint_dir"] + "/last.pt")  # the net rebuilds from its checkpoint
     assert checkpoint.variant == arm["variant"] and checkpoint.model().options.activation == arm["activation"]
-    if name == "relu_vs_tanh":
-        assert "ratio" in record["summary"] and record["settings"]["target_train_error"] == 0.7
+    if name == "relu_vs_tanh":  # the quick size reads the curves at its last epoch, at the full profile's tuned lrs
+        assert record["summary"]["measure"] == MEASURES["train_error"] and "ratio" not in record["summary"]
+        values = record["summary"]["values"]
+        assert values["relu"] == [curve[-1]["train_error"] for curve in record["curves"]["relu"]]
+        assert record["settings"]["runs"]["tanh"]["lr"] == 0.01 and record["settings"]["runs"]["relu"]["lr"] == 0.003
 
 
 def test_every_experiment_has_a_quick_and_a_full_size_and_two_arms_differing_in_one_setting():
