@@ -186,15 +186,24 @@ def merge_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     values = {label: [v for r in records for v in r["summary"]["values"][label]] for label in labels}
     censored = {label: [v for r in records for v in r["summary"]["censored"][label]] for label in labels}
     merged["settings"] = {**first["settings"], "seeds": len(seeds)}
-    merged["settings"]["parts"] = [
-        {"seeds": r["seeds"], "device": r["device"], "lr_tuning": r["settings"]["lr_tuning"], "versions": r["versions"]}
+    merged["settings"]["parts"] = [  # an already merged record brings its own parts
+        part
         for r in records
+        for part in r["settings"].get("parts")
+        or [
+            {
+                "seeds": r["seeds"],
+                "device": r["device"],
+                "lr_tuning": r["settings"]["lr_tuning"],
+                "versions": r["versions"],
+            }
+        ]
     ]
     merged["summary"] = {
         "values": values,
         "censored": censored,
         "wall_seconds": round(sum(r["summary"].get("wall_seconds", 0) for r in records), 1),
-    }
+    } | ({"history": first["summary"]["history"]} if "history" in first["summary"] else {})
     return rederive(merged)
 
 

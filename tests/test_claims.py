@@ -114,6 +114,9 @@ def test_records_of_more_seeds_merge_into_one():
     merged = merge_records([part([0, 1], [0.5, 0.6], [0.4, 0.5]), part([2], [0.55], [0.46])])
     assert merged["seeds"] == [0, 1, 2] and merged["summary"]["values"]["a"] == [0.5, 0.6, 0.55]
     assert merged["summary"]["verdict"] == REPRODUCED and len(merged["curves"]["b"]) == 3
+    assert [p["seeds"] for p in merged["settings"]["parts"]] == [[0, 1], [2]]
+    again = merge_records([merged, part([3], [0.52], [0.43])])  # a merged record keeps its parts
+    assert [p["seeds"] for p in again["settings"]["parts"]] == [[0, 1], [2], [3]]
     with pytest.raises(ValueError, match="twice"):
         merge_records([part([0], [0.5], [0.4]), part([0], [0.5], [0.4])])
 
