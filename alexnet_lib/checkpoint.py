@@ -42,7 +42,7 @@ def model_fields(
     return {
         "model": model.state_dict(),
         "variant": model.variant,
-        "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them (read: options)
+        "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them (saved_options)
         "num_classes": len(classes),
         "in_channels": in_channels,
         "classes": list(classes),
