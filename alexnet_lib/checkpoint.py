@@ -42,7 +42,7 @@ def model_fields(
     return {
         "model": model.state_dict(),
         "variant": model.variant,
-        "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them
+        "options": dataclasses.asdict(model.options),  # tanh, no LRN, 2x2 pools: no weight shows them (saved_options)
         "num_classes": len(classes),
         "in_channels": in_channels,
         "classes": list(classes),
@@ -113,7 +113,9 @@ class ResumeState:
         missing = [key for key in ("model", *required) if key not in payload]
         if missing:
             raise CourseError(f"{source} is not a training checkpoint (no {missing[0]!r}); resume from a run's last.pt")
-        return cls(**{name: payload[name] for name in names if name in payload})
+        state = cls(**{name: payload[name] for name in names if name in payload})
+        state.config = _norm_for_lrn(state.config)
+        return state
 
     @classmethod
     def read(cls, path: Path | str, map_location: str | torch.device = "cpu") -> tuple[ResumeState, dict[str, Any]]:
@@ -142,8 +144,9 @@ def check_resumable(
             f"--resume: the checkpoint is a {checkpoint.get('variant')} net for "
             f"{checkpoint.get('num_classes')} classes, this run a {variant} net for {num_classes}"
         )
-    saved, wanted = checkpoint.get("options") or dataclasses.asdict(Options()), dataclasses.asdict(options)
-    if saved != wanted:  # (older checkpoints have no options: the paper's)
+    saved = {**dataclasses.asdict(Options()), **saved_options(checkpoint)}  # older checkpoints lack some: the paper's
+    wanted = dataclasses.asdict(options)
+    if saved != wanted:
         raise CourseError(f"--resume: the checkpoint's net has {saved}, this run's {wanted}")
     done, planned = state.epoch, state.config["epochs"]
     fixed_length = schedule in ("onecycle", "cosine")  # laid out for the planned epochs
@@ -203,7 +206,7 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
         raise CourseError(f"{source} holds no model weights; it was not written by this course's trainer")
     try:
         with torch.device("meta"):
-            built = build_net(variant, num_classes=num_classes, in_channels=in_channels, **options(checkpoint))
+            built = build_net(variant, num_classes=num_classes, in_channels=in_channels, **saved_options(checkpoint))
             expected = built.state_dict()
     except (ValueError, TypeError, RuntimeError) as error:  # an unknown variant, a count that is not a number
         raise CourseError(f"{source} declares a net that cannot be built: {error}") from None
@@ -219,12 +222,27 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
         raise CourseError(f"{declared}: {extra[0]} is not part of a {variant} net")
 
 
-def options(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The net's ablation options (activation, lrn, pool); a checkpoint from before they existed is the paper's."""
+def saved_options(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The net's options (``model.Options``: activation, norm, pool, head) as saved; those a checkpoint from
+    before them lacks are the paper's (the net's own), and an older ``lrn`` flag reads as ``norm``."""
     saved = checkpoint.get("options") or {}
-    if not isinstance(saved, dict) or not set(saved) <= {"activation", "lrn", "pool"}:
-        raise CourseError(f"the checkpoint's options {saved!r} are not activation, lrn and pool")
-    return dict(saved)
+    if not isinstance(saved, dict):
+        raise CourseError(f"the checkpoint's options {saved!r} are not a dict of settings")
+    saved = _norm_for_lrn(saved)
+    names = [f.name for f in dataclasses.fields(Options)]
+    if not set(saved) <= set(names):
+        raise CourseError(f"the checkpoint's options {saved!r} are not {', '.join(names)}")
+    return saved
+
+
+def _norm_for_lrn(saved: dict[str, Any]) -> dict[str, Any]:
+    """Options or a run's settings written before ``norm`` replaced the boolean ``lrn``, in today's names:
+    True -> "lrn", False -> "none" (None, the net's own, stays None)."""
+    if "lrn" not in saved:
+        return dict(saved)
+    renamed = {key: value for key, value in saved.items() if key != "lrn"}
+    lrn = saved["lrn"]
+    return {**renamed, "norm": None if lrn is None else "lrn" if lrn else "none"}
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "checkpoint") -> AlexNet | CifarNet:
@@ -239,7 +257,7 @@ def _rebuild(checkpoint: dict[str, Any]) -> AlexNet | CifarNet:
         checkpoint["variant"],
         num_classes=checkpoint["num_classes"],
         in_channels=checkpoint["in_channels"],
-        **options(checkpoint),
+        **saved_options(checkpoint),
     )
     model.load_state_dict(checkpoint["model"])
     return model.eval()

@@ -8,8 +8,8 @@ are read here from the GitHub mirror ``dnouri/cuda-convnet`` (the Google Code or
 - ``"cuda-convnet-18pct"``: ``layers-18pct.cfg`` + ``layer-params-18pct.cfg`` ("18% error on
   CIFAR-10 in 20 minutes"): three 5x5 convolutions (32, 32, 64 maps) and one FC layer: the
   four-layer net we use for Fig. 1 (the paper does not say which four-layer net Fig. 1 used).
-- ``"cuda-convnet-conv-local"``: ``layers-conv-local-13pct.cfg`` (``lrn=False``, 13%) and
-  ``layers-conv-local-11pct.cfg`` (``lrn=True``, 11%): two convolutions (64, 64), two locally
+- ``"cuda-convnet-conv-local"``: ``layers-conv-local-13pct.cfg`` (``norm="none"``, 13%) and
+  ``layers-conv-local-11pct.cfg`` (``norm="lrn"``, 11%): two convolutions (64, 64), two locally
   connected layers (32, 32, unshared weights) and one FC layer; the 11% file adds two cross-map
   response normalisations (``cmrnorm``) and is otherwise the same, as are their params files.
 
@@ -39,8 +39,9 @@ Deviations, each named in notebook 07:
 2. The 11% file's recipe (train on batches 1-4, fold in batch 5 after ~300 epochs, ~150 more,
    then two lr drops, then 10-view testing) is far beyond a CPU session; the runs here are
    shorter and say how long they were, and test on the centre crop.
-3. ``activation="tanh"`` replaces each ``neuron=relu`` (for Fig. 1); ``lrn=False`` on the 18%
-   net drops its two ``rnorm`` layers, on the conv-local net it gives the 13% file.
+3. ``activation="tanh"`` replaces each ``neuron=relu`` (for Fig. 1); ``norm="none"`` on the 18%
+   net drops its two ``rnorm`` layers, on the conv-local net it gives the 13% file. Notebook 08's
+   batch norm and GAP head are the paper net's options only: these nets keep their files' layers.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import CourseError
 from .model import ACTIVATIONS, VARIANTS, LocalResponseNorm, Options, alexnet
 
 
@@ -174,7 +176,7 @@ def _layers_18pct(in_channels: int, num_classes: int, options: Options, pixel_st
         ("flatten", nn.Flatten()),  # 1024
         ("fc10", nn.Linear(64 * 4 * 4, num_classes)),  # logits; softmax in the loss (logprob)
     ]
-    return OrderedDict((n, m) for n, m in layers if options.lrn or not n.startswith("rnorm"))
+    return OrderedDict((n, m) for n, m in layers if options.norm == "lrn" or not n.startswith("rnorm"))
 
 
 def _layers_conv_local(
@@ -203,7 +205,7 @@ def _layers_conv_local(
         ("flatten", nn.Flatten()),  # 1152
         ("fc10", nn.Linear(32 * 6 * 6, num_classes)),  # neuron=ident: logits
     ]
-    return OrderedDict((n, m) for n, m in layers if options.lrn or not n.startswith("rnorm"))
+    return OrderedDict((n, m) for n, m in layers if options.norm == "lrn" or not n.startswith("rnorm"))
 
 
 def cifar_net(
@@ -212,25 +214,30 @@ def cifar_net(
     num_classes: int = 10,
     in_channels: int = 3,
     activation: str = "relu",
-    lrn: bool | None = None,
+    norm: str | None = None,
     pool: str = "overlap",
+    head: str = "fc",
     pixel_std: tuple[float, ...] | None = None,
     **_: Any,
 ) -> CifarNet:
     """A footnote-3 net, initialised as its layer file says (``N(0, initW^2)``, zero biases).
 
     Other keywords (``init``, ``dropout``: AlexNet's) are ignored: these nets have their files' own.
-    ``lrn=None`` keeps the file's own normalisation (18%: rnorm; conv-local: the 11% file's cmrnorm).
+    ``norm=None`` or ``"lrn"`` keeps the file's own normalisation (18%: rnorm; conv-local: the 11% file's
+    cmrnorm), ``"none"`` drops it; ``"batch"`` and ``head="gap"`` are a ``CourseError`` (``options_problem``).
     ``pixel_std`` is 255 x the dataset's per-channel std (deviation 1); the pools are the files' own.
     """
     if variant not in CIFAR_NETS:
         raise ValueError(f"unknown CIFAR-10 net {variant!r}; choose one of {', '.join(CIFAR_NETS)}")
     if activation not in ACTIVATIONS or pool != "overlap":
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; the nets' pools are their files' own")
+    problem = options_problem(variant, norm, head)
+    if problem:
+        raise CourseError(problem)
     pixel_std = pixel_std or (255 * 0.25,) * in_channels  # a checkpoint's own replaces it on loading
     if len(pixel_std) not in (1, in_channels):
         raise ValueError("pixel_std needs one value per input channel")
-    options = Options(activation, True if lrn is None else lrn, "overlap")
+    options = Options(activation=activation, norm=norm or "lrn")
     build = _layers_18pct if variant == "cuda-convnet-18pct" else _layers_conv_local
     model = CifarNet(build(in_channels, num_classes, options, pixel_std), variant, options)
     for name, (init_w, _) in CIFAR_NETS[variant].init_and_decay.items():
@@ -245,6 +252,18 @@ def build_net(variant: str, **kwargs: Any) -> nn.Module:
         return cifar_net(variant, **kwargs)
     kwargs.pop("pixel_std", None)
     return alexnet(variant, **kwargs)
+
+
+def options_problem(variant: str, norm: str | None, head: str) -> str | None:
+    """Why ``norm`` or ``head`` does not fit ``variant``, or None: a net switches only the layers it has."""
+    if variant in CIFAR_NETS and (norm not in (None, "lrn", "none") or head != "fc"):
+        return (
+            f"{variant} takes norm lrn or none and head fc, its file's own layers; batch norm and the gap head "
+            "(notebook 08) are for the paper nets"
+        )
+    if variant == "torchvision" and norm == "lrn":
+        return "norm: torchvision's AlexNet has no LRN to switch on; use variant paper"
+    return None
 
 
 def input_problem(variant: str, image_size: int) -> str | None:

@@ -29,7 +29,7 @@ CUDA_CONVNET = dict(
     label_smoothing=0.0,
 )
 FIG1 = dict(  # §3.1: "no regularization of any kind", whole 32x32 images (CIFARDataProvider)
-    CUDA_CONVNET, variant="cuda-convnet-18pct", image_size=32, crop=1.0, flip=False, weight_decay=0.0, lrn=False
+    CUDA_CONVNET, variant="cuda-convnet-18pct", image_size=32, crop=1.0, flip=False, weight_decay=0.0, norm="none"
 )
 CONV_LOCAL = dict(  # random 24x24 crops, flipped half the time (CroppedCIFARDataProvider); the files' wc
     CUDA_CONVNET, variant="cuda-convnet-conv-local", image_size=24, crop=0.75, flip=True, weight_decay=0.004
@@ -115,8 +115,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             "test_error",
             None,
             CONV_LOCAL,
-            ("no LRN (13% file)", {"lrn": False}),
-            ("LRN (11% file)", {"lrn": True}),
+            ("no LRN (13% file)", {"norm": "none"}),
+            ("LRN (11% file)", {"norm": "lrn"}),
             {
                 "quick": {"seeds": 1, "train_subset": 1024, "val_subset": 200, "test_subset": 500, "epochs": 1},
                 "full": {"seeds": 2, "train_subset": 20_000, "val_subset": 1000, "epochs": 4},
@@ -184,8 +184,8 @@ EXPERIMENTS: dict[str, Experiment] = {
             "val_error",
             "cifar10",
             ALEXNET,
-            ("no LRN", {"lrn": False}),
-            ("LRN", {"lrn": True}),
+            ("no LRN", {"norm": "none"}),
+            ("LRN", {"norm": "lrn"}),
             _alexnet_profiles(),
         ),
     )

@@ -30,7 +30,7 @@ def _config_help() -> dict[str, str]:
 
 
 def _add_train_parser(commands: argparse._SubParsersAction) -> None:
-    from .config import TrainConfig, field_types
+    from .config import CHOICES, TrainConfig, field_types
 
     parser = commands.add_parser(
         "train",
@@ -51,6 +51,8 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:
         flag = "--" + f.name.replace("_", "-")
         if types[f.name] is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=helps.get(f.name))
+        elif f.name in CHOICES:
+            parser.add_argument(flag, choices=CHOICES[f.name], default=None, help=helps.get(f.name))
         else:
             metavar = f.name.upper() if types[f.name] is str else types[f.name].__name__.upper()
             parser.add_argument(flag, type=types[f.name], default=None, metavar=metavar, help=helps.get(f.name))

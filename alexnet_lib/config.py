@@ -23,15 +23,31 @@ from typing import Any
 
 import yaml
 
-from .cifar_nets import ALL_VARIANTS, input_problem
+from .cifar_nets import ALL_VARIANTS, input_problem, options_problem
 from .datasets import VAL_SEED, VAL_SIZE
 from .env import project_root
 from .errors import CourseError
+from .model import HEADS, NORMS
 
 
 def setting(default: Any, help: str, **metadata: Any) -> Any:
     """A ``TrainConfig`` field: its default and the help that ``--help`` and the docs show (``metadata["help"]``)."""
     return field(default=default, metadata={"help": help, **metadata})
+
+
+# The settings that take one of a few values: checked here, offered as choices by ``train --help``.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "variant": ALL_VARIANTS,
+    "init": ("kaiming", "paper", "torchvision"),
+    "optimizer": ("sgd", "adam"),
+    "schedule": ("plateau", "onecycle", "cosine", "none"),
+    "precision": ("auto", "bf16", "fp16", "fp32"),
+    "pipeline": ("device", "pil"),
+    "activation": ("relu", "tanh"),
+    "norm": NORMS,
+    "pool": ("overlap", "adjacent"),
+    "head": HEADS,
+}
 
 
 @dataclass
@@ -47,8 +63,13 @@ class TrainConfig:
     init: str = setting("kaiming", "kaiming, or paper (§5: Gaussian weights with std 0.01, biases of 1)")
     dropout: float = setting(0.5, "§4.2; 0 turns it off")
     activation: str = setting("relu", "relu (§3.1) or tanh (the slow arm of Fig. 1)")
-    lrn: bool | None = setting(None, "§3.3 local response normalisation; None: the net's own (paper: on)")
+    norm: str | None = setting(
+        None, "lrn (§3.3), batch (batch norm, a successor: notebook 08) or none; None: the net's own (paper: lrn)"
+    )
     pool: str = setting("overlap", "overlap (§3.4: 3x3 windows at stride 2) or adjacent (2x2 at stride 2)")
+    head: str = setting(
+        "fc", "fc (the paper's fc6-fc7-fc8) or gap (global average pooling, one linear layer: notebook 08)"
+    )
     epochs: int = setting(10, "passes over the training set (the paper: about 90)")
     time_budget_s: float | None = setting(
         None, "train only as many images as fit in this many seconds (speed measured first)"
@@ -93,18 +114,8 @@ class TrainConfig:
             is_bool_as_number = isinstance(value, bool) and kind is not bool
             if value is not None and (not isinstance(value, accepted) or is_bool_as_number):
                 raise CourseError(f"{name} must be {kinds[kind]}; got {value!r}")
-        choices = {
-            "variant": ALL_VARIANTS,
-            "init": ("kaiming", "paper", "torchvision"),
-            "optimizer": ("sgd", "adam"),
-            "schedule": ("plateau", "onecycle", "cosine", "none"),
-            "precision": ("auto", "bf16", "fp16", "fp32"),
-            "pipeline": ("device", "pil"),
-            "activation": ("relu", "tanh"),
-            "pool": ("overlap", "adjacent"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed and not (name == "norm" and self.norm is None):  # None: the net's own
                 raise CourseError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         positive = ("image_size", "epochs", "batch_size", "log_every")
         for name in positive:
@@ -124,9 +135,7 @@ class TrainConfig:
                 raise CourseError(f"{name} must not be negative; got {getattr(self, name)}")
         if self.in_channels is not None and self.in_channels < 1:
             raise CourseError(f"in_channels must be at least 1; got {self.in_channels}")
-        if self.variant == "torchvision" and self.lrn:
-            raise CourseError("lrn: torchvision's AlexNet has no LRN to switch on; use variant paper")
-        problem = input_problem(self.variant, self.image_size)
+        problem = options_problem(self.variant, self.norm, self.head) or input_problem(self.variant, self.image_size)
         if problem:
             raise CourseError(problem)
 

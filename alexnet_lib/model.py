@@ -35,14 +35,19 @@ Deviations from the paper, each taught in notebook 01:
    it is the identity; it lets the quick profile feed smaller images to the same weights.
 4. ``in_channels`` may be 1 for grey datasets (Fashion-MNIST); the paper has RGB only.
 
-Options for the ablations of notebook 07 (the defaults are the paper):
+Options for the ablations of notebook 07 and the successors of notebook 08 (the defaults are the paper):
 
 - ``activation="tanh"`` puts tanh where the paper has ReLUs (§3.1, Fig. 1); nothing else changes,
   not even the initialisation, so the two nets differ in the non-linearity alone.
-- ``lrn=False`` removes ``norm1`` and ``norm2`` (§3.3); ``None`` is the variant's own (the paper
-  variants have LRN, torchvision's has none).
+- ``norm``: ``"lrn"``, the paper's ``norm1`` and ``norm2`` (§3.3); ``"none"`` removes them;
+  ``"batch"`` puts batch norm (``bn1``..``bn5``) after every conv, before its non-linearity, and
+  drops the convs' biases (Ioffe & Szegedy, 2015: a successor, not the paper). ``None`` is the
+  variant's own (the paper variants have LRN, torchvision's has none).
 - ``pool="adjacent"`` pools 2x2 at stride 2 (z = s = 2) instead of the paper's overlapping 3x3 at
   stride 2 (§3.4). At 227 pixels the maps keep their sizes (55 -> 27 -> 13 -> 6 either way).
+- ``head="gap"`` replaces everything after ``pool5`` (fc6, fc7, fc8 and their dropout) by global
+  average pooling and one linear layer from conv5's 256 channels to the classes (Lin et al., 2013,
+  Network in Network; GoogLeNet): a successor, not the paper. ``"fc"`` is the paper's head.
 """
 
 from __future__ import annotations
@@ -60,9 +65,13 @@ Variant = Literal["paper", "paper-two-tower", "torchvision"]
 Init = Literal["kaiming", "paper", "torchvision"]
 Activation = Literal["relu", "tanh"]
 Pool = Literal["overlap", "adjacent"]
+Norm = Literal["lrn", "batch", "none"]
+Head = Literal["fc", "gap"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}  # §3.1, Fig. 1
 POOLS: dict[str, tuple[int, int]] = {"overlap": (3, 2), "adjacent": (2, 2)}  # §3.4: (z, s)
+NORMS = ("lrn", "batch", "none")  # §3.3's LRN, its successor batch norm (notebook 08), neither
+HEADS = ("fc", "gap")  # the paper's fc6-fc7-fc8, or global average pooling and one linear layer (notebook 08)
 
 
 @dataclass(frozen=True)
@@ -134,11 +143,12 @@ class LocalResponseNorm(nn.Module):
 
 @dataclass(frozen=True)
 class Options:
-    """The ablation switches of notebook 07: the non-linearity, LRN on or off, the pooling."""
+    """The switches of notebooks 07 and 08: the non-linearity, the normalisation, the pooling, the head."""
 
     activation: Activation = "relu"
-    lrn: bool = True
+    norm: Norm = "lrn"
     pool: Pool = "overlap"
+    head: Head = "fc"
 
     def act(self) -> nn.Module:
         return ACTIVATIONS[self.activation]()
@@ -147,32 +157,67 @@ class Options:
         size, stride = POOLS[self.pool]
         return nn.MaxPool2d(kernel_size=size, stride=stride)
 
+    def conv(self, *args: Any, **kwargs: Any) -> nn.Conv2d:
+        """A convolution; before batch norm without a bias: the norm subtracts the batch mean, which cancels
+        any constant a bias adds, and its own shift (beta) does the bias's job."""
+        return nn.Conv2d(*args, bias=self.norm != "batch", **kwargs)
 
-def _without_lrn(layers: list[tuple[str, nn.Module]], options: Options) -> OrderedDict:
-    """The stages in order, the LRN ones dropped when ``options.lrn`` is off (§3.3 ablation)."""
-    return OrderedDict((n, m) for n, m in layers if options.lrn or not isinstance(m, LocalResponseNorm))
+
+def _normalised(layers: list[tuple[str, nn.Module]], options: Options) -> OrderedDict:
+    """The stages in order with ``options.norm``'s normalisation: the LRN stages kept ("lrn") or dropped;
+    for "batch", a ``BatchNorm2d`` after every conv, before its non-linearity.
+
+    Batch norm is a successor (Ioffe & Szegedy, 2015; notebook 08), not the paper: "we add the BN
+    transform immediately before the nonlinearity" (their §3.2), so ``bn1`` sits between ``conv1``
+    and ``relu1``, and there is no LRN.
+    """
+    stages = OrderedDict()
+    for name, layer in layers:
+        if isinstance(layer, LocalResponseNorm) and options.norm != "lrn":
+            continue
+        stages[name] = layer
+        if isinstance(layer, nn.Conv2d) and options.norm == "batch":
+            stages[name.replace("conv", "bn")] = nn.BatchNorm2d(layer.out_channels)
+    return stages
+
+
+def _gap_head(channels: int, num_classes: int) -> list[tuple[str, nn.Module]]:
+    """Global average pooling, then one linear layer: a successor's head (notebook 08), not the paper's.
+
+    Network in Network (Lin et al., 2013) ends with a conv of ``num_classes`` maps and averages each
+    map; a 1x1 conv then an average equals the average then a linear layer, so the linear layer is
+    used here: its parameter count is plainly channels x classes + classes.
+    """
+    return [
+        ("gap", nn.AdaptiveAvgPool2d(1)),  # channels x 1 x 1, at any input size
+        ("flatten", nn.Flatten()),  # channels
+        ("fc8", nn.Linear(channels, num_classes)),  # the logits, under fc8's name (its init, hooks)
+    ]
 
 
 def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: float, options: Options) -> OrderedDict:
     """The paper's Fig. 2, stage by stage; shapes for a 3x227x227 input."""
-    g, act, pool = towers, options.act, options.pooling  # conv2, conv4, conv5 only see their own tower (§3.2)
-    return _without_lrn(
+    act, pool, conv = options.act, options.pooling, options.conv
+    g = towers  # conv2, conv4, conv5 only see their own tower (§3.2)
+    features = [
+        ("conv1", conv(in_channels, 96, kernel_size=11, stride=4)),  # 96x55x55
+        ("relu1", act()),  # §3.1 ReLU after every conv and hidden FC layer (or tanh, Fig. 1)
+        ("norm1", LocalResponseNorm(96, groups=g)),  # §3.3 after the ReLU of conv1
+        ("pool1", pool()),  # 96x27x27, §3.4 z=3 > s=2 (or z=s=2)
+        ("conv2", conv(96, 256, kernel_size=5, padding=2, groups=g)),  # 256x27x27
+        ("relu2", act()),
+        ("norm2", LocalResponseNorm(256, groups=g)),  # and of conv2, nowhere else
+        ("pool2", pool()),  # 256x13x13
+        ("conv3", conv(256, 384, kernel_size=3, padding=1)),  # 384x13x13, both towers
+        ("relu3", act()),
+        ("conv4", conv(384, 384, kernel_size=3, padding=1, groups=g)),  # 384x13x13
+        ("relu4", act()),
+        ("conv5", conv(384, 256, kernel_size=3, padding=1, groups=g)),  # 256x13x13
+        ("relu5", act()),
+        ("pool5", pool()),  # 256x6x6
+    ]
+    head = (
         [
-            ("conv1", nn.Conv2d(in_channels, 96, kernel_size=11, stride=4)),  # 96x55x55
-            ("relu1", act()),  # §3.1 ReLU after every conv and hidden FC layer (or tanh, Fig. 1)
-            ("norm1", LocalResponseNorm(96, groups=g)),  # §3.3 after the ReLU of conv1
-            ("pool1", pool()),  # 96x27x27, §3.4 z=3 > s=2 (or z=s=2)
-            ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=g)),  # 256x27x27
-            ("relu2", act()),
-            ("norm2", LocalResponseNorm(256, groups=g)),  # and of conv2, nowhere else
-            ("pool2", pool()),  # 256x13x13
-            ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),  # 384x13x13, both towers
-            ("relu3", act()),
-            ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=g)),  # 384x13x13
-            ("relu4", act()),
-            ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=g)),  # 256x13x13
-            ("relu5", act()),
-            ("pool5", pool()),  # 256x6x6
             ("avgpool", nn.AdaptiveAvgPool2d((6, 6))),  # identity at 227 (deviation 3)
             ("flatten", nn.Flatten()),  # 9216
             ("fc6", nn.Linear(256 * 6 * 6, 4096)),  # 4096
@@ -182,29 +227,33 @@ def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: floa
             ("relu7", act()),
             ("drop7", nn.Dropout(dropout)),  # ...and of fc7
             ("fc8", nn.Linear(4096, num_classes)),  # logits: no ReLU, softmax is in the loss
-        ],
-        options,
+        ]
+        if options.head == "fc"
+        else _gap_head(256, num_classes)
     )
+    return _normalised(features + head, options)
 
 
 def _torchvision_layers(in_channels: int, num_classes: int, dropout: float, options: Options) -> OrderedDict:
     """torchvision's AlexNet; shapes for a 3x224x224 input (it has no LRN to switch off)."""
-    act, pool = options.act, options.pooling
-    return OrderedDict(
+    act, pool, conv = options.act, options.pooling, options.conv
+    features = [
+        ("conv1", conv(in_channels, 64, kernel_size=11, stride=4, padding=2)),  # 64x55x55
+        ("relu1", act()),
+        ("pool1", pool()),  # 64x27x27
+        ("conv2", conv(64, 192, kernel_size=5, padding=2)),  # 192x27x27
+        ("relu2", act()),
+        ("pool2", pool()),  # 192x13x13
+        ("conv3", conv(192, 384, kernel_size=3, padding=1)),  # 384x13x13
+        ("relu3", act()),
+        ("conv4", conv(384, 256, kernel_size=3, padding=1)),  # 256x13x13 (cuda-convnet2 1-GPU; paper: 384)
+        ("relu4", act()),
+        ("conv5", conv(256, 256, kernel_size=3, padding=1)),  # 256x13x13
+        ("relu5", act()),
+        ("pool5", pool()),  # 256x6x6
+    ]
+    head = (
         [
-            ("conv1", nn.Conv2d(in_channels, 64, kernel_size=11, stride=4, padding=2)),  # 64x55x55
-            ("relu1", act()),
-            ("pool1", pool()),  # 64x27x27
-            ("conv2", nn.Conv2d(64, 192, kernel_size=5, padding=2)),  # 192x27x27
-            ("relu2", act()),
-            ("pool2", pool()),  # 192x13x13
-            ("conv3", nn.Conv2d(192, 384, kernel_size=3, padding=1)),  # 384x13x13
-            ("relu3", act()),
-            ("conv4", nn.Conv2d(384, 256, kernel_size=3, padding=1)),  # 256x13x13 (cuda-convnet2 1-GPU; paper: 384)
-            ("relu4", act()),
-            ("conv5", nn.Conv2d(256, 256, kernel_size=3, padding=1)),  # 256x13x13
-            ("relu5", act()),
-            ("pool5", pool()),  # 256x6x6
             ("avgpool", nn.AdaptiveAvgPool2d((6, 6))),
             ("flatten", nn.Flatten()),  # 9216
             ("drop5", nn.Dropout(dropout)),  # torchvision drops fc6's inputs (pool5's features)...
@@ -215,7 +264,10 @@ def _torchvision_layers(in_channels: int, num_classes: int, dropout: float, opti
             ("relu7", act()),
             ("fc8", nn.Linear(4096, num_classes)),
         ]
+        if options.head == "fc"
+        else _gap_head(256, num_classes)
     )
+    return _normalised(features + head, options)
 
 
 # torchvision's index-addressed keys and the paper's names for the same layers.
@@ -282,15 +334,18 @@ def init_weights(model: nn.Module, init: Init = "kaiming") -> None:
             continue
         if init == "torchvision":
             layer.reset_parameters()
-        elif init == "paper":
+            continue
+        if init == "paper":
             nn.init.normal_(layer.weight, mean=0.0, std=0.01)
-            nn.init.constant_(layer.bias, 1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0)
+            bias = 1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0
         elif name == "fc8":
             nn.init.normal_(layer.weight, mean=0.0, std=0.01)
-            nn.init.zeros_(layer.bias)
+            bias = 0.0
         else:
             nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-            nn.init.zeros_(layer.bias)
+            bias = 0.0
+        if layer.bias is not None:  # a conv before batch norm has none
+            nn.init.constant_(layer.bias, bias)
 
 
 def alexnet(
@@ -301,14 +356,16 @@ def alexnet(
     init: Init | None = None,
     dropout: float = 0.5,
     activation: Activation = "relu",
-    lrn: bool | None = None,
+    norm: Norm | None = None,
     pool: Pool = "overlap",
+    head: Head = "fc",
 ) -> AlexNet:
     """Build an AlexNet variant: ``"paper"``, ``"paper-two-tower"`` or ``"torchvision"``.
 
     ``init`` defaults to ``"kaiming"`` for the paper variants and ``"torchvision"`` for the
-    torchvision one; pass ``init="paper"`` for the 2012 recipe. ``activation``, ``lrn`` and
-    ``pool`` are the ablations of notebook 07 (see the module docstring); the defaults are the paper.
+    torchvision one; pass ``init="paper"`` for the 2012 recipe. ``activation``, ``norm``, ``pool``
+    and ``head`` are the options of notebooks 07 and 08 (see the module docstring); the defaults
+    are the paper (``norm=None``: the variant's own).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -316,9 +373,12 @@ def alexnet(
         raise ValueError("num_classes and in_channels must be positive")
     if activation not in ACTIVATIONS or pool not in POOLS:
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)} and pool one of {', '.join(POOLS)}")
-    if variant == "torchvision" and lrn:
+    if norm not in (None, *NORMS) or head not in HEADS:
+        raise ValueError(f"norm must be one of {', '.join(NORMS)} and head one of {', '.join(HEADS)}")
+    if variant == "torchvision" and norm == "lrn":
         raise ValueError("torchvision's AlexNet has no LRN to switch on; use a paper variant")
-    options = Options(activation, variant != "torchvision" if lrn is None else lrn, pool)
+    own_norm = "none" if variant == "torchvision" else "lrn"
+    options = Options(activation=activation, norm=norm or own_norm, pool=pool, head=head)
     if variant == "torchvision":
         layers = _torchvision_layers(in_channels, num_classes, dropout, options)
     else:

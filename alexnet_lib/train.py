@@ -146,8 +146,9 @@ class Trainer:
             init=self.config.init,
             dropout=self.config.dropout,
             activation=self.config.activation,
-            lrn=self.config.lrn,
+            norm=self.config.norm,
             pool=self.config.pool,
+            head=self.config.head,
             pixel_std=tuple(255 * s for s in self.data.stats.std),  # the footnote-3 nets' input scale
         )
         memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format

@@ -7,8 +7,15 @@ import pytest
 import torch
 
 from alexnet_lib import alexnet
-from alexnet_lib.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from alexnet_lib.checkpoint import (
+    ResumeState,
+    check_resumable,
+    load_checkpoint,
+    model_from_checkpoint,
+    save_checkpoint,
+)
 from alexnet_lib.errors import CourseError
+from alexnet_lib.model import Options
 
 
 def payload(**changes):
@@ -81,15 +88,23 @@ def test_bad_checkpoints_give_one_clear_error(tmp_path, problem):
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("options", [{"activation": "tanh"}, {"lrn": False}, {"pool": "adjacent"}])
+@pytest.mark.parametrize(
+    "options",
+    [{"activation": "tanh"}, {"norm": "none"}, {"pool": "adjacent"}, {"norm": "batch", "head": "gap"}],
+)
 def test_a_checkpoint_rebuilds_the_ablated_net_it_was_trained_as(tmp_path, options):
     from alexnet_lib.checkpoint import model_fields
     from alexnet_lib.datasets import Stats
 
     model = alexnet("paper", num_classes=2, in_channels=1, **options)
+    model(torch.randn(4, 1, 67, 67))  # in training mode: batch norm's running statistics move
     stats = Stats((0.5,), (0.25,), pca_eigenvalues=(), pca_eigenvectors=())
     fields = model_fields(model, ["a", "b"], 67, 1.0, stats, dataset="x")
     save_checkpoint(tmp_path / "last.pt", fields)
+    assert load_checkpoint(tmp_path / "last.pt")["options"] == {
+        **{"activation": "relu", "norm": "lrn", "pool": "overlap", "head": "fc"},
+        **options,
+    }
     rebuilt = model_from_checkpoint(load_checkpoint(tmp_path / "last.pt"))
     assert rebuilt.options == model.options
     assert [type(m) for m in rebuilt.children()] == [type(m) for m in model.children()]
@@ -100,3 +115,32 @@ def test_a_checkpoint_rebuilds_the_ablated_net_it_was_trained_as(tmp_path, optio
 def test_a_checkpoint_from_before_the_options_is_the_paper_net(tmp_path):
     save_checkpoint(tmp_path / "last.pt", payload())  # no "options" field
     assert model_from_checkpoint(load_checkpoint(tmp_path / "last.pt")).options == alexnet().options
+
+
+@pytest.mark.parametrize(("lrn", "norm"), [(True, "lrn"), (False, "none")])
+def test_a_checkpoint_from_before_norm_reads_its_lrn_flag_as_norm(tmp_path, lrn, norm):
+    from alexnet_lib.model import LocalResponseNorm
+
+    save_checkpoint(tmp_path / "last.pt", payload(options={"activation": "relu", "lrn": lrn, "pool": "overlap"}))
+    model = model_from_checkpoint(load_checkpoint(tmp_path / "last.pt"))
+    assert model.options == Options(norm=norm)  # and the paper's fc head
+    assert any(isinstance(m, LocalResponseNorm) for m in model.modules()) == lrn
+
+
+def test_a_run_from_before_norm_resumes_with_its_lrn_flag_read_as_norm():
+    state = ResumeState.from_payload(
+        {
+            **payload(options={"activation": "relu", "lrn": False, "pool": "overlap"}),
+            "config": {"epochs": 2, "lrn": False, "pool": "overlap"},
+            **{"epoch": 1, "step": 0, "global_step": 10, "partial": {}, "train_seconds": 1.0, "images_seen": 10},
+            **{"optimizer": {}, "scheduler": None, "scaler": {}, "rng": {}, "history": []},
+        }
+    )
+    assert state.config == {"epochs": 2, "norm": "none", "pool": "overlap"}
+    checkpoint = payload(options={"activation": "relu", "lrn": False, "pool": "overlap"})
+    resume = {"variant": "paper", "num_classes": 10, "epochs": 2, "schedule": "none"}
+    check_resumable(state, checkpoint, **resume, options=Options(norm="none"))
+    with pytest.raises(CourseError, match="the checkpoint's net has"):
+        check_resumable(state, checkpoint, **resume, options=Options())  # LRN, which that run did not have
+    with pytest.raises(CourseError, match="the checkpoint's net has"):
+        check_resumable(state, checkpoint, **resume, options=Options(norm="none", head="gap"))

@@ -162,6 +162,9 @@ def test_ablation_solution_passes():
         (ablation({"activation": "sigmoid"}), "cannot be built"),
         (ablation({"no_such_setting": 1}), "cannot be built"),
         (ablation({"dropout": 0.0}), "dropout experiment"),
+        (ablation({"norm": "none"}), "lrn_cifar experiment"),  # norm: what both LRN experiments change
+        (ablation({"norm": "batch"}), "lrn_cifar experiment"),
+        (ablation({"lrn": False}), "cannot be built"),  # the setting's old name
         (ablation({"epochs": 3}), "not the method"),
         (ablation({"seed": 1}), "not the method"),
         (ablation(["flip", False]), "return a dict"),

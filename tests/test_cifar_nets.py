@@ -7,6 +7,7 @@ from torch import nn
 
 from alexnet_lib import count_parameters
 from alexnet_lib.cifar_nets import LocallyConnected2d, SpatialResponseNorm, cifar_net
+from alexnet_lib.errors import CourseError
 from alexnet_lib.model import LocalResponseNorm
 
 
@@ -27,9 +28,11 @@ def test_the_nets_take_their_files_input_and_give_ten_logits(variant, size):
     assert model(torch.randn(2, 3, size, size)).shape == (2, 10)
 
 
-def test_lrn_and_activation_switches_change_only_their_layers():
+def test_norm_and_activation_switches_change_only_their_layers():
     for variant in ("cuda-convnet-18pct", "cuda-convnet-conv-local"):
-        full, plain = cifar_net(variant), cifar_net(variant, lrn=False, activation="tanh")
+        full, plain = cifar_net(variant), cifar_net(variant, norm="none", activation="tanh")
+        assert (full.options.norm, plain.options.norm) == ("lrn", "none")
+        assert [n for n, _ in cifar_net(variant, norm="lrn").named_children()] == [n for n, _ in full.named_children()]
         norms = [n for n, _ in full.named_children() if n.startswith("rnorm")]
         assert norms == ["rnorm1", "rnorm2"]
         assert [n for n, _ in plain.named_children()] == [n for n, _ in full.named_children() if n not in norms]
@@ -78,3 +81,10 @@ def test_initial_weights_have_the_files_initw():
     for name, std in (("conv1", 1e-4), ("conv2", 0.01), ("local3", 0.04), ("fc10", 0.01)):
         assert abs(model.get_submodule(name).weight.std().item() / std - 1) < 0.05
         assert not model.get_submodule(name).bias.any()
+
+
+@pytest.mark.parametrize("options", [{"norm": "batch"}, {"head": "gap"}])
+def test_batch_norm_and_the_gap_head_are_refused_in_one_line(options):
+    with pytest.raises(CourseError, match="takes norm lrn or none and head fc") as error:
+        cifar_net("cuda-convnet-18pct", **options)
+    assert "\n" not in str(error.value)

@@ -4,6 +4,7 @@ import pytest
 
 from alexnet_lib.config import TrainConfig, config_path, load_config
 from alexnet_lib.errors import CourseError
+from alexnet_lib.model import Options
 
 from .conftest import ROOT, run_cli, run_command
 
@@ -130,25 +131,45 @@ def test_alexnet_precision_overrides_the_files_precision(monkeypatch):
         load_config(None)
 
 
-def test_train_activation_lrn_and_pool_flags_build_that_net_and_its_checkpoint_rebuilds_it(tmp_path):
+def test_train_activation_norm_pool_and_head_flags_build_that_net_and_its_checkpoint_rebuilds_it(tmp_path):
     from alexnet_lib.checkpoint import Checkpoint
 
     done = run_cli(
         *["train", "--dataset", "fashion-mnist", "--image-size", "67", "--batch-size", "16", "--epochs", "1"],
         *["--train-subset", "32", "--test-subset", "16", "--val-subset", "16", "--device", "cpu", "--no-histograms"],
-        *["--activation", "tanh", "--no-lrn", "--pool", "adjacent", "--checkpoint-dir", str(tmp_path)],
+        *["--activation", "tanh", "--norm", "batch", "--pool", "adjacent", "--head", "gap"],
+        *["--checkpoint-dir", str(tmp_path)],
     )
     assert done.returncode == 0, done.stderr[-2000:]
     checkpoint = Checkpoint.read(tmp_path / "last.pt")
     assert checkpoint.payload["config"]["activation"] == "tanh"
     model = checkpoint.model()
-    assert model.options.activation == "tanh" and not model.options.lrn and model.options.pool == "adjacent"
+    assert checkpoint.payload["config"]["norm"] == "batch" and checkpoint.payload["config"]["head"] == "gap"
+    assert model.options == Options(activation="tanh", norm="batch", pool="adjacent", head="gap")
     assert "relu1" in dict(model.named_children()) and type(model.relu1).__name__ == "Tanh"
+    assert "bn1" in dict(model.named_children()) and "gap" in dict(model.named_children())
+
+
+def test_train_help_offers_the_norm_and_head_choices():
+    done = run_cli("train", "--help")
+    assert done.returncode == 0
+    assert "--norm {lrn,batch,none}" in done.stdout and "--head {fc,gap}" in done.stdout
+    assert "--no-lrn" not in done.stdout  # replaced by --norm none
+    done = run_cli("train", "--norm", "group")
+    assert done.returncode == 2 and "invalid choice: 'group'" in done.stderr
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [({"activation": "sigmoid"}, "activation must be one of"), ({"pool": "big"}, "pool must be one of")],
+    [
+        ({"activation": "sigmoid"}, "activation must be one of"),
+        ({"pool": "big"}, "pool must be one of"),
+        ({"norm": "group"}, "norm must be one of lrn, batch, none"),
+        ({"head": "conv"}, "head must be one of fc, gap"),
+        ({"variant": "torchvision", "image_size": 224, "norm": "lrn"}, "torchvision's AlexNet has no LRN"),
+        ({"variant": "cuda-convnet-conv-local", "image_size": 24, "norm": "batch"}, "takes norm lrn or none"),
+        ({"variant": "cuda-convnet-18pct", "image_size": 32, "head": "gap"}, "batch norm and the gap head"),
+    ],
 )
 def test_bad_ablation_options_say_what_is_wrong(overrides, message):
     with pytest.raises(CourseError, match=message):

@@ -7,7 +7,7 @@ import torchvision
 from torch import nn
 
 from alexnet_lib import alexnet, count_parameters
-from alexnet_lib.model import LocalResponseNorm, conv_output_size, init_weights
+from alexnet_lib.model import LocalResponseNorm, Options, conv_output_size, init_weights
 from alexnet_lib.summary import format_table, layer_table, total_flops
 
 
@@ -239,8 +239,8 @@ def test_tanh_and_relu_nets_differ_only_in_the_activation():
 
 
 @pytest.mark.parametrize("variant", ["paper", "paper-two-tower"])
-def test_lrn_off_has_no_lrn_module_and_nothing_else_changes(variant):
-    with_lrn, without = alexnet(variant, num_classes=10), alexnet(variant, num_classes=10, lrn=False)
+def test_norm_none_has_no_lrn_module_and_nothing_else_changes(variant):
+    with_lrn, without = alexnet(variant, num_classes=10), alexnet(variant, num_classes=10, norm="none")
     assert not any(isinstance(m, LocalResponseNorm) for m in without.modules())
     names = [n for n, _ in _stages(with_lrn) if n not in ("norm1", "norm2")]
     assert [n for n, _ in _stages(without)] == names
@@ -249,8 +249,84 @@ def test_lrn_off_has_no_lrn_module_and_nothing_else_changes(variant):
 
 def test_torchvision_has_no_lrn_to_switch_on():
     assert not any(isinstance(m, LocalResponseNorm) for m in alexnet("torchvision").modules())
+    assert alexnet("torchvision").options.norm == "none"
     with pytest.raises(ValueError, match="no LRN"):
-        alexnet("torchvision", lrn=True)
+        alexnet("torchvision", norm="lrn")
+
+
+# Notebook 08's successors: batch norm instead of LRN, global average pooling instead of fc6-fc8 -------------
+
+
+def test_the_defaults_are_the_papers_lrn_and_fc_head():
+    default, named = alexnet(), alexnet(norm="lrn", head="fc")
+    assert default.options == named.options == Options(activation="relu", norm="lrn", pool="overlap", head="fc")
+    assert _stages(default) == _stages(named)
+    assert default.state_dict().keys() == named.state_dict().keys()
+    assert count_parameters(default) == 62_378_344  # test_parameter_counts_at_1000_classes
+
+
+@pytest.mark.parametrize("size", [227, 67])  # the paper's input and the smallest it accepts
+@pytest.mark.parametrize("head", ["fc", "gap"])
+@pytest.mark.parametrize("norm", ["lrn", "batch", "none"])
+def test_every_norm_and_head_gives_the_logits_at_227_and_67_pixels(norm, head, size):
+    model = alexnet("paper", num_classes=10, norm=norm, head=head).eval()
+    rows = {row.name: row.output_shape for row in layer_table(model, size)}
+    pool5 = (256, 6, 6) if size == 227 else (256, 1, 1)
+    assert rows["pool5"] == pool5 and rows["fc8"] == (10,)
+    assert model(torch.randn(2, 3, size, size)).shape == (2, 10)
+    assert ("fc6" in rows, "gap" in rows) == (head == "fc", head == "gap")
+    assert ("norm1" in rows, "bn1" in rows) == (norm == "lrn", norm == "batch")
+
+
+def test_batch_norm_sits_after_every_conv_before_its_relu_and_replaces_the_conv_biases():
+    lrn, batch = alexnet("paper"), alexnet("paper", norm="batch")
+    names = [n for n, _ in _stages(batch)]
+    convs = [n for n in names if n.startswith("conv")]
+    assert [n for n, m in _stages(batch) if m is nn.BatchNorm2d] == [c.replace("conv", "bn") for c in convs]
+    for conv in convs:
+        bn, relu = conv.replace("conv", "bn"), conv.replace("conv", "relu")
+        assert names.index(bn) == names.index(conv) + 1 and names.index(relu) == names.index(conv) + 2
+        assert batch[conv].bias is None and batch[bn].num_features == batch[conv].out_channels
+    assert not any(isinstance(m, LocalResponseNorm) for m in batch.modules())
+    channels = sum(lrn[c].out_channels for c in convs)
+    assert channels == 96 + 256 + 384 + 384 + 256 == 1376
+    # + a scale and a shift per channel, - the conv biases they replace
+    assert count_parameters(batch) == count_parameters(lrn) + 2 * channels - channels == 62_379_720
+
+
+@pytest.mark.parametrize("classes", [1000, 10])
+def test_the_gap_head_replaces_fc6_fc7_fc8_by_one_linear_layer_from_conv5s_channels(classes):
+    fc, gap = alexnet("paper", num_classes=classes), alexnet("paper", num_classes=classes, head="gap")
+    removed = sum(count_parameters(fc[name]) for name in ("fc6", "fc7", "fc8"))
+    assert removed == 9216 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * classes + classes
+    added = 256 * classes + classes
+    assert (gap.fc8.in_features, gap.fc8.out_features) == (256, classes)
+    assert count_parameters(gap) == count_parameters(fc) - removed + added
+    assert count_parameters(gap) == {1000: 4_004_200, 10: 3_749_770}[classes]
+    names = [n for n, _ in _stages(gap)]
+    assert names[names.index("pool5") :] == ["pool5", "gap", "flatten", "fc8"]
+    assert not any(isinstance(m, nn.Dropout) for m in gap.modules())
+
+
+def test_batch_norm_and_the_gap_head_fit_the_other_variants_too():
+    for variant in ("paper-two-tower", "torchvision"):
+        model = alexnet(variant, num_classes=10, norm="batch", head="gap").eval()
+        assert model(torch.randn(2, 3, 224, 224)).shape == (2, 10)
+        assert [n for n, m in _stages(model) if m is nn.BatchNorm2d] == ["bn1", "bn2", "bn3", "bn4", "bn5"]
+
+
+def test_the_paper_init_skips_the_biases_batch_norm_removed():
+    model = alexnet("paper", num_classes=10, norm="batch", init="paper")
+    assert model.conv2.bias is None and torch.all(model.fc6.bias == 1)
+
+
+def test_summary_lists_the_batch_norms_and_the_gap_head():
+    rows = {row.name: row for row in layer_table(alexnet("paper", norm="batch", head="gap"), 227)}
+    assert rows["bn1"].kind == "BatchNorm2d" and rows["bn1"].output_shape == (96, 55, 55)
+    assert rows["bn1"].params == 2 * 96 and rows["conv1"].params == 96 * 3 * 11 * 11  # no bias
+    assert rows["gap"].output_shape == (256, 1, 1) and rows["fc8"].params == 256 * 1000 + 1000
+    assert rows["fc8"].flops == 2 * 256 * 1000
+    assert "bn5" in format_table(list(rows.values())) and "gap" in format_table(list(rows.values()))
 
 
 @pytest.mark.parametrize("size", [227, 67])  # the paper's input and the smallest the config accepts
@@ -270,3 +346,7 @@ def test_unknown_options_are_refused():
         alexnet("paper", activation="sigmoid")
     with pytest.raises(ValueError, match="pool"):
         alexnet("paper", pool="huge")
+    with pytest.raises(ValueError, match="norm"):
+        alexnet("paper", norm="group")
+    with pytest.raises(ValueError, match="head"):
+        alexnet("paper", head="conv")
