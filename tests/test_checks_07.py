@@ -194,7 +194,13 @@ def test_record_check_recomputes_the_verdict():
     summary = verdict([0.40, 0.50], [0.38, 0.45])
     summary |= {"values": {"a": [0.40, 0.50], "b": [0.38, 0.45]}, "censored": {"a": [False] * 2, "b": [False] * 2}}
     record = {key: {} for key in ("claim", "device", "versions", "settings", "curves")}
-    record |= {"name": "lrn_cifar", "profile": "full", "arms": {"baseline": "a", "claimed": "b"}, "seeds": [0, 1], "summary": summary}
+    record |= {
+        "name": "lrn_cifar",
+        "profile": "full",
+        "arms": {"baseline": "a", "claimed": "b"},
+        "seeds": [0, 1],
+        "summary": summary,
+    }
     assert check_record(record)
     record["summary"]["verdict"] = "reproduced"
     with pytest.raises(AssertionError, match="does not follow the rule"):
