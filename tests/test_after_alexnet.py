@@ -23,6 +23,8 @@ def test_side_by_side_counts_the_built_nets():
     # C5, F6 and the output layer; fc6, fc7, fc8
     assert lenet.fully_connected_share == (48_120 + 10_164 + 850) / 60_850
     assert alex.fully_connected_share == (9216 * 4096 + 4096 + 4096 * 4097 + 4096 * 1000 + 1000) / 62_378_344
+    assert lenet.fully_connected_mac_share == (120 * 16 * 25 + 120 * 84 + 840) / lenet.macs
+    assert alex.fully_connected_mac_share == (9216 * 4096 + 4096 * 4096 + 4096 * 1000) / alex.macs
     table = format_side_by_side([lenet, alex])
     assert "60,850" in table and "62,378,344" in table and "1x32x32" in table
 

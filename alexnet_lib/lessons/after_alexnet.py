@@ -25,6 +25,7 @@ class NetFacts:
     parameters: int
     macs: int  # multiply-adds of the weights per image (FLOPs / 2)
     fully_connected_share: float  # of the parameters, in layers whose every output sees every input
+    fully_connected_mac_share: float  # of the multiply-adds, in those layers
 
 
 def is_fully_connected(row: LayerInfo) -> bool:
@@ -35,14 +36,16 @@ def is_fully_connected(row: LayerInfo) -> bool:
 def net_facts(name: str, model: nn.Sequential, image_size: int, in_channels: int) -> NetFacts:
     """Count ``model``'s layers, parameters, MACs and fully connected share for one image."""
     rows = layer_table(model, image_size, in_channels)
-    parameters = sum(row.params for row in rows)
+    parameters, flops = sum(row.params for row in rows), sum(row.flops for row in rows)
+    fully_connected = [row for row in rows if is_fully_connected(row)]
     return NetFacts(
         model=name,
         input_shape=(in_channels, image_size, image_size),
         weight_layers=sum(row.params > 0 for row in rows),
         parameters=parameters,
-        macs=sum(row.flops for row in rows) // 2,
-        fully_connected_share=sum(row.params for row in rows if is_fully_connected(row)) / parameters,
+        macs=flops // 2,
+        fully_connected_share=sum(row.params for row in fully_connected) / parameters,
+        fully_connected_mac_share=sum(row.flops for row in fully_connected) / flops,
     )
 
 
@@ -88,7 +91,7 @@ HISTORY: tuple[Milestone, ...] = (
     ),
     Milestone(
         2010,
-        "ILSVRC (ImageNet's challenge subset)",
+        "ILSVRC, ImageNet's challenge (from 2010)",
         "roughly 1.2 million labelled training images, about 1000 in each of 1000 classes",
         "Krizhevsky et al. 2012, §2",
     ),
