@@ -1,18 +1,23 @@
-"""Notebook 08, "After AlexNet": LeNet-5 and AlexNet side by side, and the dated milestones between and after.
+"""Notebook 08, "After AlexNet": LeNet-5 and AlexNet side by side, the dated milestones between and after,
+and the paper net beside its successors (batch norm for LRN, global average pooling for fc6-fc8).
 
 Every count comes from the course's tools (``alexnet_lib.summary`` on the built nets), never typed in;
-every figure in ``HISTORY`` comes from docs/sources_after_alexnet.md, with its status there.
+every figure in ``HISTORY`` comes from docs/sources_after_alexnet.md, with its status there. Speeds are
+measured when asked, on the machine that asks. The exercise checks: ``after_alexnet_checks``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import torch
 from torch import nn
 
 from ..lenet import lenet5
 from ..model import alexnet
 from ..summary import LayerInfo, layer_table
+from ..timing import images_per_second
 
 
 @dataclass(frozen=True)
@@ -148,4 +153,72 @@ def format_history(history: tuple[Milestone, ...] = HISTORY) -> str:
     for step in history:
         note = " (secondary copies only)" if step.secondary else ""
         lines.append(f"{step.year}  {step.name}: {step.figure}\n      {step.source}{note}")
+    return "\n".join(lines)
+
+
+# The paper net and its successors of section 2 (the ``batch_norm`` and ``gap_head`` experiments' arms).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "paper (LRN, fc6-fc8)": {},
+    "batch norm for LRN": {"norm": "batch"},
+    "GAP for fc6-fc8": {"head": "gap"},
+}
+
+
+@dataclass(frozen=True)
+class VariantFacts:
+    """A variant's counts (the paper's input and classes) and its training speed as measured here."""
+
+    facts: NetFacts
+    images_per_second: float
+    speed_setting: str  # what the speed was measured on
+
+
+def training_images_per_second(
+    model: nn.Module, image_size: int, batch_size: int, *, steps: int = 2, warmup: int = 1
+) -> float:
+    """Images/s of a forward and backward pass (cross-entropy on random images and labels) on the CPU:
+    ``warmup`` untimed batches, then ``steps`` timed ones. No optimiser step: the net's own arithmetic."""
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(batch_size, 3, image_size, image_size, generator=generator)
+    labels = torch.randint(model.fc8.out_features, (batch_size,), generator=generator)
+    model.train()
+
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(images), labels).backward()
+
+    return images_per_second(step, batch_size, torch.device("cpu"), warmup=warmup, steps=steps)
+
+
+def successor_variants(
+    *, speed_size: int = 67, speed_classes: int = 10, batch_size: int = 16, steps: int = 2
+) -> list[VariantFacts]:
+    """Each of ``VARIANTS``: parameters and multiply-adds at 3x227x227 with 1000 classes (the paper's net),
+    and training images/s on this machine's CPU at the size notebook 08's runs use (67 px, 10 classes)."""
+    found = []
+    for name, options in VARIANTS.items():
+        with torch.device("meta"):  # shapes only: counted without initialising 62 million weights
+            shapes = alexnet("paper", num_classes=1000, **options)
+        counts = net_facts(name, shapes.to_empty(device="cpu"), 227, 3)
+        with torch.random.fork_rng(devices=[]):  # the notebook's random stream is left as it was
+            torch.manual_seed(0)
+            model = alexnet("paper", num_classes=speed_classes, **options)
+        speed = training_images_per_second(model, speed_size, batch_size, steps=steps)
+        setting = f"CPU, {torch.get_num_threads()} thread(s), {speed_size} px, batch {batch_size}, forward + backward"
+        found.append(VariantFacts(counts, speed, setting))
+    return found
+
+
+def format_variants(variants: list[VariantFacts]) -> str:
+    """A plain-text table of ``successor_variants()``; the speed's setting beneath."""
+    lines = [f"{'net':<22} {'parameters':>12} {'MACs/image':>15} {'in FC':>6} {'images/s':>9}"]
+    for variant in variants:
+        facts = variant.facts
+        lines.append(
+            f"{facts.model:<22} {facts.parameters:>12,} {facts.macs:>15,} {facts.fully_connected_share:>6.1%} "
+            f"{variant.images_per_second:>9.1f}"
+        )
+    lines.append(
+        f"parameters and MACs: 3x227x227, 1000 classes; images/s: measured on this machine, {variants[0].speed_setting}"
+    )
     return "\n".join(lines)
