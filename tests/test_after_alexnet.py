@@ -43,3 +43,16 @@ def test_history_is_dated_in_order_and_every_figure_is_in_the_sources_file():
     assert "15.3%" in alexnet_step.figure and "26.2%" in alexnet_step.figure
     assert [step.name for step in HISTORY if step.secondary] == ["LeNet-5", "Network in Network"]
     assert format_history().count("(secondary copies only)") == 2
+
+
+def test_the_successors_are_counted_from_the_built_nets_and_timed_here():
+    from alexnet_lib.lessons.after_alexnet import VARIANTS, format_variants, successor_variants
+
+    variants = successor_variants(batch_size=2, steps=1)
+    paper, batch_norm, gap = (variant.facts for variant in variants)
+    assert [variant.facts.model for variant in variants] == list(VARIANTS)
+    assert paper.parameters == 62_378_344 and gap.parameters == 4_004_200  # fc6-fc8 out, a 256 x 1000 layer in
+    assert batch_norm.parameters - paper.parameters == 1_376  # gamma and beta per conv channel, minus the biases
+    assert batch_norm.macs == paper.macs > gap.macs
+    assert all(variant.images_per_second > 0 for variant in variants)
+    assert "measured on this machine" in format_variants(variants)
