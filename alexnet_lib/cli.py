@@ -336,9 +336,10 @@ def _print_prediction(result: FileResult, classes: list[str], k: int | None, as_
 def _add_claims_parser(commands: argparse._SubParsersAction) -> None:
     claims = commands.add_parser(
         "claims",
-        help="the paper's claims as experiments (notebook 07)",
-        description="Run the paper's claims as two-arm experiments on the same seeds; each writes "
-        "results/claims/NAME-PROFILE-DEVICE.json and a Fig.-1-style plot beside it.",
+        help="the paper's claims, and what replaced its parts, as experiments (notebooks 07 and 08)",
+        description="Run the paper's claims (notebook 07), and its successors against its parts (notebook 08), "
+        "as two-arm experiments on the same seeds; each writes results/claims/NAME-PROFILE-DEVICE.json and a "
+        "Fig.-1-style plot beside it.",
     )
     actions = claims.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="the experiments, one a line").set_defaults(run=_claims_list)

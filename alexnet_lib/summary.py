@@ -1,9 +1,11 @@
-"""Layer-by-layer shapes, parameters and FLOPs of a model, by hand arithmetic (notebook 01).
+"""Layer-by-layer shapes, parameters and FLOPs of a model, by hand arithmetic (notebooks 01 and 08).
 
 FLOPs count a multiply-add as 2 and only the multiply-adds of the weights, as the paper's
 arithmetic does: conv = 2 * H_out * W_out * C_out * (C_in / groups) * k * k, linear =
 2 * in * out. ReLU, LRN, pooling and bias adds are left out (torchinfo's "mult-adds" also
-counts bias adds, so its totals are a fraction of a percent higher).
+counts bias adds, so its totals are a fraction of a percent higher). A layer with a
+``weight_flops(output)`` method counts its own: LeNet-5's partly connected C3 and its
+subsampling layers (``alexnet_lib.lenet``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class LayerInfo:
 
 def layer_flops(layer: nn.Module, output: torch.Tensor) -> int:
     """Forward FLOPs of one image through ``layer`` (multiply-add = 2), weights only."""
+    if hasattr(layer, "weight_flops"):
+        return layer.weight_flops(output)
     if isinstance(layer, nn.Conv2d):
         kh, kw = layer.kernel_size
         positions = output.shape[-3:].numel()  # C_out * H_out * W_out

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from alexnet_lib.checkpoint import Checkpoint
-from alexnet_lib.claims import CONTROLS, EXPERIMENTS, MEASURES
+from alexnet_lib.claims import CONTROLS, EXPERIMENTS, MEASURES, SUCCESSORS, experiment
 from alexnet_lib.claims_report import (
     CONTRADICTED,
     NOT_SEPARABLE,
@@ -158,7 +158,7 @@ def test_a_tiny_experiment_writes_a_complete_record(name, tmp_path, monkeypatch)
 
 
 def test_every_experiment_has_a_quick_and_a_full_size_and_two_arms_differing_in_one_setting():
-    for exp in EXPERIMENTS.values():
+    for exp in (*EXPERIMENTS.values(), *SUCCESSORS.values()):
         assert set(exp.profiles) == {"quick", "full"}
         differing = set(exp.baseline[1]) ^ set(exp.claimed[1]) | {
             k for k in exp.baseline[1] if exp.baseline[1][k] != exp.claimed[1].get(k)
@@ -169,7 +169,33 @@ def test_every_experiment_has_a_quick_and_a_full_size_and_two_arms_differing_in_
 def test_claims_list_names_every_experiment():
     done = run_cli("claims", "list")
     assert done.returncode == 0
-    assert [line.split()[0] for line in done.stdout.splitlines()] == list(EXPERIMENTS)
+    assert [line.split()[0] for line in done.stdout.splitlines()] == [*EXPERIMENTS, *SUCCESSORS]
+
+
+def test_the_successors_are_found_but_are_not_the_papers_claims():
+    assert set(SUCCESSORS) == {"batch_norm", "gap_head"} and not set(SUCCESSORS) & set(EXPERIMENTS)
+    for name, (setting, paper, successor) in {
+        "batch_norm": ("norm", "lrn", "batch"),
+        "gap_head": ("head", "fc", "gap"),
+    }.items():
+        exp = experiment(name)
+        assert exp is SUCCESSORS[name] and exp.config == "cifar10" and exp.measure == "val_error"
+        assert exp.baseline[1] == {setting: paper} and exp.claimed[1] == {setting: successor}  # the paper's part first
+        assert exp.profiles == EXPERIMENTS["lrn_alexnet"].profiles  # the AlexNet claims' sizes, quick and full
+
+
+@pytest.mark.slow  # each trains the paper net's two arms on one seed (about 15 s on one thread)
+@pytest.mark.parametrize("name", ["batch_norm", "gap_head"])
+def test_a_tiny_successor_run_writes_a_complete_record(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_OUTPUT_DIR", str(tmp_path / "outputs"))
+    record = run_claim(name, "quick", out_dir=tmp_path, overrides={**TINY, "epochs": 1})
+    _check_complete(record, seeds=1)
+    assert record["path"] == str(tmp_path / f"{name}-quick-cpu.json")
+    assert record["summary"]["verdict"] == NOT_SEPARABLE  # the quick size has one seed
+    runs = record["settings"]["runs"]
+    baseline, claimed = (runs[record["arms"][role]] for role in ("baseline", "claimed"))
+    differ = {key for key in baseline if baseline[key] != claimed[key]} - {"checkpoint_dir"}
+    assert differ == {"norm" if name == "batch_norm" else "head"}, differ
 
 
 @pytest.mark.slow  # the command as typed, from another folder

@@ -16,6 +16,7 @@ LESSONS = {
     "05_filters_and_features": ("filters_and_features_checks", {"05.1", "05.2", "05.3"}),
     "06_inference": ("inference_checks", {"06.1", "06.2", "06.3", "06.4"}),
     "07_claims": ("claims", {"07.1", "07.2", "07.3"}),
+    "08_after_alexnet": ("after_alexnet_checks", {"08.1", "08.2"}),
 }
 # Code, not prose: a definition, a call, an assignment or comparison, a loop header, a literal being returned,
 # a tensor method. Naming an API in prose (nn.Sequential, model.relu5, "what it returns") is allowed.

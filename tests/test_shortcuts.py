@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
+from torchvision.ops import Conv2dNormActivation
 from torchvision.transforms.v2 import functional as TF
 
 import alexnet_lib.lessons.grading as grading
@@ -24,10 +25,12 @@ from alexnet_lib.evaluate import evaluate
 from alexnet_lib.features import capture_activations, grad_cam, nearest_neighbours
 from alexnet_lib.inference import ranked
 from alexnet_lib.lessons import architecture, checking
+from alexnet_lib.lessons.after_alexnet_checks import conv_bn_block, gap_savings
 from alexnet_lib.lessons.architecture import PAPER_LRN, lrn_formula
 from alexnet_lib.lessons.claims import paired_rule, seeds_needed
 from alexnet_lib.lessons.inference_checks import _top_k_of
 from alexnet_lib.lessons.train_fashion_mnist import reference_train_step
+from alexnet_lib.model import count_parameters
 from alexnet_lib.train import Trainer
 from alexnet_lib.transforms import pca_noise, ten_crop_views
 
@@ -161,6 +164,18 @@ SHORTCUTS = {
         (lambda: {"momentum": 0.5}, "never reads momentum"),  # the quick config trains with Adam
         (lambda: {"plateau_patience": 7}, "never reads plateau_patience"),  # ... and OneCycle
         (lambda: {"in_channels": 3}, "bitwise those of the baseline"),  # CIFAR-10 has 3 channels already
+    ],
+    "08.1": [
+        (conv_bn_block, "conv_bn_block, " + COURSE),
+        (lambda i, o, k, s, p: alexnet("paper", norm="batch").conv1, "alexnet, " + COURSE),
+        (lambda i, o, k, s, p: Conv2dNormActivation(i, o, k, s, p, bias=False), LIBRARY),
+        (lambda i, o, k, s, p: nn.Sequential(), "Not yet: "),
+    ],
+    "08.2": [
+        (gap_savings, "gap_savings, " + COURSE),
+        (lambda n: (count_parameters(alexnet(num_classes=n, head="gap").fc8), 0.93), "alexnet, " + COURSE),
+        (lambda n: (sum(p.numel() for p in torchvision.models.alexnet(num_classes=n).parameters()), 0.9), "count"),
+        (lambda n: (0, 0.0), "Not yet: "),
     ],
 }
 CASES = [(exercise, answer, said) for exercise, shortcuts in SHORTCUTS.items() for answer, said in shortcuts]

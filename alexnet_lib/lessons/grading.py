@@ -52,6 +52,8 @@ CHECKS = {
     "07.1": ("claims", "check_seeds_needed"),
     "07.2": ("claims", "check_verdict"),
     "07.3": ("claims", "check_ablation"),
+    "08.1": ("after_alexnet_checks", "check_conv_bn"),
+    "08.2": ("after_alexnet_checks", "check_gap_savings"),
 }
 
 
