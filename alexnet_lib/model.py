@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -70,8 +70,8 @@ Head = Literal["fc", "gap"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}  # §3.1, Fig. 1
 POOLS: dict[str, tuple[int, int]] = {"overlap": (3, 2), "adjacent": (2, 2)}  # §3.4: (z, s)
-NORMS = ("lrn", "batch", "none")  # §3.3's LRN, its successor batch norm (notebook 08), neither
-HEADS = ("fc", "gap")  # the paper's fc6-fc7-fc8, or global average pooling and one linear layer (notebook 08)
+NORMS = get_args(Norm)  # §3.3's LRN, its successor batch norm (notebook 08), neither
+HEADS = get_args(Head)  # the paper's fc6-fc7-fc8, or global average pooling and one linear layer (notebook 08)
 
 
 @dataclass(frozen=True)
