@@ -48,6 +48,16 @@ Options for the ablations of notebook 07 and the successors of notebook 08 (the 
 - ``head="gap"`` replaces everything after ``pool5`` (fc6, fc7, fc8 and their dropout) by global
   average pooling and one linear layer from conv5's 256 channels to the classes (Lin et al., 2013,
   Network in Network; GoogLeNet): a successor, not the paper. ``"fc"`` is the paper's head.
+- ``filters``: ``"paper"``, §3.5's conv1 (11x11 at stride 4) and conv2 (5x5); ``"zfnet"``, conv1 7x7 at
+  stride 2 and conv2 at stride 2 (Zeiler & Fergus, 2013, §4.1, §5.1), padded so that the maps are the
+  paper's from pool2 on; ``"vgg"``, conv2's 5x5 as two 3x3 convs with a ReLU between (``conv2a``,
+  ``relu2a``, ``conv2``; Simonyan & Zisserman, 2014, §2.3). Successors, not the paper.
+- ``blocks``: that many extra blocks of two 3x3 convs at 256 channels (``block1``, ``block2``...) between
+  ``relu5`` and ``pool5``; ``residual=True`` adds each block's input to its output before its last ReLU
+  (He et al., 2015, §3.2), ``False`` is the plain twin with the same layers and parameters. A successor,
+  not the paper; ``blocks=0`` (no extra block) is the paper.
+
+``filters`` and ``blocks`` are for the one-device ``"paper"`` variant only (``successors_problem``).
 """
 
 from __future__ import annotations
@@ -67,11 +77,13 @@ Activation = Literal["relu", "tanh"]
 Pool = Literal["overlap", "adjacent"]
 Norm = Literal["lrn", "batch", "none"]
 Head = Literal["fc", "gap"]
+Filters = Literal["paper", "zfnet", "vgg"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}  # §3.1, Fig. 1
 POOLS: dict[str, tuple[int, int]] = {"overlap": (3, 2), "adjacent": (2, 2)}  # §3.4: (z, s)
 NORMS = get_args(Norm)  # §3.3's LRN, its successor batch norm (notebook 08), neither
 HEADS = get_args(Head)  # the paper's fc6-fc7-fc8, or global average pooling and one linear layer (notebook 08)
+FILTERS = get_args(Filters)  # the paper's conv1 and conv2, ZFNet's, or VGG's two 3x3 for conv2 (notebook 08)
 
 
 @dataclass(frozen=True)
@@ -143,12 +155,16 @@ class LocalResponseNorm(nn.Module):
 
 @dataclass(frozen=True)
 class Options:
-    """The switches of notebooks 07 and 08: the non-linearity, the normalisation, the pooling, the head."""
+    """The switches of notebooks 07 and 08: the non-linearity, the normalisation, the pooling, the head, the
+    first filters, the extra blocks and their shortcuts."""
 
     activation: Activation = "relu"
     norm: Norm = "lrn"
     pool: Pool = "overlap"
     head: Head = "fc"
+    filters: Filters = "paper"  # conv1 and conv2: the paper's, ZFNet's or VGG's (notebook 08)
+    blocks: int = 0  # extra two-conv blocks after conv5 (He et al. 2015; notebook 08); 0: the paper
+    residual: bool = False  # a shortcut round each extra block (ResNet), or none (the plain twin)
 
     def act(self) -> nn.Module:
         return ACTIVATIONS[self.activation]()
@@ -181,6 +197,89 @@ def _normalised(layers: list[tuple[str, nn.Module]], options: Options) -> Ordere
     return stages
 
 
+class BasicBlock(nn.Module):
+    """He et al.'s basic block (2015, §3.3, Fig. 2, Fig. 5 left): two 3x3 convs that keep the channels and the
+    map size, a successor's extra depth (notebook 08), not the paper.
+
+    ``residual``: y = relu(conv_b(relu(conv_a(x))) + x), "the second nonlinearity after the addition" (§3.2).
+    Otherwise y = relu(conv_b(relu(conv_a(x)))): the plain twin, the same layers and parameters without the
+    shortcut (§4.1's plain nets). With ``norm="batch"``, ``bn_a`` and ``bn_b`` follow the convs, as He et al.
+    "adopt batch normalization (BN) right after each convolution and before activation" (§3.4), and the convs
+    have no bias (``Options.conv``).
+    """
+
+    def __init__(self, channels: int, options: Options) -> None:
+        super().__init__()
+        self.residual, self.batch_norm = options.residual, options.norm == "batch"
+        self.conv_a = options.conv(channels, channels, kernel_size=3, padding=1)
+        if self.batch_norm:
+            self.bn_a = nn.BatchNorm2d(channels)
+        self.relu_a = options.act()
+        self.conv_b = options.conv(channels, channels, kernel_size=3, padding=1)
+        if self.batch_norm:
+            self.bn_b = nn.BatchNorm2d(channels)
+        self.relu_b = options.act()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv_a(x)
+        y = self.relu_a(self.bn_a(y) if self.batch_norm else y)
+        y = self.conv_b(y)
+        y = self.bn_b(y) if self.batch_norm else y
+        return self.relu_b(y + x if self.residual else y)
+
+    def weight_flops(self, output: torch.Tensor) -> int:
+        """Both convs' FLOPs for one image (multiply-add = 2, as ``summary.layer_flops`` counts a conv)."""
+        kh, kw = self.conv_a.kernel_size
+        return 2 * (2 * output.shape[-3:].numel() * self.conv_a.in_channels * kh * kw)
+
+    def extra_repr(self) -> str:
+        return f"residual={self.residual}"
+
+
+def _conv1(in_channels: int, options: Options) -> nn.Conv2d:
+    """§3.5's 96 kernels of 11x11 at stride 4 (96x55x55 at 227), or ZFNet's 7x7 at stride 2 (96x112x112).
+
+    Zeiler & Fergus §4.1: "we (i) reduced the 1st layer filter size from 11x11 to 7x7 and (ii) made the stride
+    of the convolution 2, rather than 4" (the paper's conv1 aliased, their Fig. 6). The padding of 1 is ours:
+    (227 + 2 - 7) // 2 + 1 = 112, pooled to 55x55, the size of the maps their Fig. 3 gives after layer 1.
+    """
+    if options.filters == "zfnet":
+        return options.conv(in_channels, 96, kernel_size=7, stride=2, padding=1)
+    return options.conv(in_channels, 96, kernel_size=11, stride=4)
+
+
+def _conv2(towers: int, options: Options) -> list[tuple[str, nn.Module]]:
+    """§3.5's conv2: 256 kernels of 5x5 (256x27x27), at stride 2 for ZFNet (256x28x28, so pool2 gives the
+    paper's 13x13), or VGG's stack of two 3x3 convs.
+
+    ZFNet §5.1: "stride 2 convolutions in layers 1 & 2"; the padding of 2 is the paper's. What ZFNet did besides,
+    not copied here: a 224x224 crop (Fig. 3), contrast normalisation across feature maps after each pool (Fig. 3;
+    ours keeps the paper's LRN after the ReLU), and renormalising "each filter in the convolutional layers whose
+    RMS value exceeds a fixed radius of 10^-1 to this fixed radius" (§3).
+
+    VGG §2.3: "a stack of two 3x3 conv. layers (without spatial pooling in between) has an effective receptive
+    field of 5x5", with a ReLU more. The first conv of the stack changes the width, 96 -> 256, as the first conv
+    after each pool does in VGG's Table 1; the second keeps conv2's name, so relu2, norm2 and pool2 follow it as
+    before. Parameters: the paper's conv2 has 96*256*25 + 256 = 614,656; the stack 96*256*9 + 256 + 256*256*9
+    + 256 = 221,440 + 590,080 = 811,520, more, since the width changes inside it. §2.3's saving (three 3x3
+    have 27C² weights, one 7x7 49C²; two 3x3 18C², one 5x5 25C²) holds for C -> C.
+    """
+    conv = options.conv
+    if options.filters == "vgg":
+        return [
+            ("conv2a", conv(96, 256, kernel_size=3, padding=1)),  # 256x27x27
+            ("relu2a", options.act()),
+            ("conv2", conv(256, 256, kernel_size=3, padding=1)),  # 256x27x27
+        ]
+    stride = 2 if options.filters == "zfnet" else 1
+    return [("conv2", conv(96, 256, kernel_size=5, stride=stride, padding=2, groups=towers))]
+
+
+def _blocks(options: Options) -> list[tuple[str, nn.Module]]:
+    """``options.blocks`` basic blocks at conv5's 256 channels (256x13x13), ``block1`` first."""
+    return [(f"block{i}", BasicBlock(256, options)) for i in range(1, options.blocks + 1)]
+
+
 def _gap_head(channels: int, num_classes: int) -> list[tuple[str, nn.Module]]:
     """Global average pooling, then one linear layer: a successor's head (notebook 08), not the paper's.
 
@@ -200,11 +299,11 @@ def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: floa
     act, pool, conv = options.act, options.pooling, options.conv
     g = towers  # conv2, conv4, conv5 only see their own tower (§3.2)
     features = [
-        ("conv1", conv(in_channels, 96, kernel_size=11, stride=4)),  # 96x55x55
+        ("conv1", _conv1(in_channels, options)),  # 96x55x55 (zfnet: 96x112x112)
         ("relu1", act()),  # §3.1 ReLU after every conv and hidden FC layer (or tanh, Fig. 1)
         ("norm1", LocalResponseNorm(96, groups=g)),  # §3.3 after the ReLU of conv1
-        ("pool1", pool()),  # 96x27x27, §3.4 z=3 > s=2 (or z=s=2)
-        ("conv2", conv(96, 256, kernel_size=5, padding=2, groups=g)),  # 256x27x27
+        ("pool1", pool()),  # 96x27x27, §3.4 z=3 > s=2 (or z=s=2); zfnet: 96x55x55
+        *_conv2(g, options),  # 256x27x27 (zfnet: 256x28x28; vgg: conv2a, relu2a, conv2)
         ("relu2", act()),
         ("norm2", LocalResponseNorm(256, groups=g)),  # and of conv2, nowhere else
         ("pool2", pool()),  # 256x13x13
@@ -214,6 +313,7 @@ def _paper_layers(in_channels: int, num_classes: int, towers: int, dropout: floa
         ("relu4", act()),
         ("conv5", conv(384, 256, kernel_size=3, padding=1, groups=g)),  # 256x13x13
         ("relu5", act()),
+        *_blocks(options),  # 256x13x13 each (none in the paper)
         ("pool5", pool()),  # 256x6x6
     ]
     head = (
@@ -330,22 +430,29 @@ def init_weights(model: nn.Module, init: Init = "kaiming") -> None:
     if init not in ("kaiming", "paper", "torchvision"):
         raise ValueError(f"unknown init {init!r}; choose 'kaiming', 'paper' or 'torchvision'")
     for name, layer in model.named_children():
-        if not isinstance(layer, (nn.Conv2d, nn.Linear)):
-            continue
-        if init == "torchvision":
-            layer.reset_parameters()
-            continue
-        if init == "paper":
-            nn.init.normal_(layer.weight, mean=0.0, std=0.01)
-            bias = 1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0
-        elif name == "fc8":
-            nn.init.normal_(layer.weight, mean=0.0, std=0.01)
-            bias = 0.0
-        else:
-            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-            bias = 0.0
-        if layer.bias is not None:  # a conv before batch norm has none
-            nn.init.constant_(layer.bias, bias)
+        if isinstance(layer, BasicBlock):  # a successor's block: its two convs as the convs beside it (biases 0)
+            _init_layer(layer.conv_a, name, init)
+            _init_layer(layer.conv_b, name, init)
+        elif isinstance(layer, (nn.Conv2d, nn.Linear)):
+            _init_layer(layer, name, init)
+
+
+def _init_layer(layer: nn.Conv2d | nn.Linear, name: str, init: Init) -> None:
+    """One conv or linear layer of stage ``name``, as ``init_weights`` says."""
+    if init == "torchvision":
+        layer.reset_parameters()
+        return
+    if init == "paper":
+        nn.init.normal_(layer.weight, mean=0.0, std=0.01)
+        bias = 1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0
+    elif name == "fc8":
+        nn.init.normal_(layer.weight, mean=0.0, std=0.01)
+        bias = 0.0
+    else:
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        bias = 0.0
+    if layer.bias is not None:  # a conv before batch norm has none
+        nn.init.constant_(layer.bias, bias)
 
 
 def alexnet(
@@ -359,13 +466,16 @@ def alexnet(
     norm: Norm | None = None,
     pool: Pool = "overlap",
     head: Head = "fc",
+    filters: Filters = "paper",
+    blocks: int = 0,
+    residual: bool = False,
 ) -> AlexNet:
     """Build an AlexNet variant: ``"paper"``, ``"paper-two-tower"`` or ``"torchvision"``.
 
     ``init`` defaults to ``"kaiming"`` for the paper variants and ``"torchvision"`` for the
-    torchvision one; pass ``init="paper"`` for the 2012 recipe. ``activation``, ``norm``, ``pool``
-    and ``head`` are the options of notebooks 07 and 08 (see the module docstring); the defaults
-    are the paper (``norm=None``: the variant's own).
+    torchvision one; pass ``init="paper"`` for the 2012 recipe. ``activation``, ``norm``, ``pool``,
+    ``head``, ``filters``, ``blocks`` and ``residual`` are the options of notebooks 07 and 08 (see the
+    module docstring); the defaults are the paper (``norm=None``: the variant's own).
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -377,8 +487,11 @@ def alexnet(
         raise ValueError(f"norm must be one of {', '.join(NORMS)} and head one of {', '.join(HEADS)}")
     if variant == "torchvision" and norm == "lrn":
         raise ValueError("torchvision's AlexNet has no LRN to switch on; use a paper variant")
+    problem = successors_problem(variant, filters, blocks, residual)
+    if problem:
+        raise ValueError(problem)
     own_norm = "none" if variant == "torchvision" else "lrn"
-    options = Options(activation=activation, norm=norm or own_norm, pool=pool, head=head)
+    options = Options(activation, norm or own_norm, pool, head, filters, blocks, residual)
     if variant == "torchvision":
         layers = _torchvision_layers(in_channels, num_classes, dropout, options)
     else:
@@ -387,6 +500,23 @@ def alexnet(
     model = AlexNet(layers, variant, options)
     init_weights(model, init or ("torchvision" if variant == "torchvision" else "kaiming"))
     return model
+
+
+def successors_problem(variant: str, filters: str, blocks: int, residual: bool) -> str | None:
+    """Why ``filters``, ``blocks`` or ``residual`` do not fit ``variant``, in one line, or None."""
+    if filters not in FILTERS:
+        return f"filters must be one of {', '.join(FILTERS)}; got {filters!r}"
+    if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 0:
+        return f"blocks must be a whole number, 0 or more; got {blocks!r}"
+    if not isinstance(residual, bool):
+        return f"residual must be True or False; got {residual!r}"
+    if residual and not blocks:
+        return "residual needs blocks (say blocks=4): the shortcuts go round the extra blocks, and there are none"
+    if variant != "paper" and filters != "paper":
+        return f"filters={filters!r} is for the one-device paper variant, not {variant}"
+    if variant != "paper" and blocks:
+        return f"blocks={blocks} is for the one-device paper variant, not {variant}"
+    return None
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -350,3 +350,158 @@ def test_unknown_options_are_refused():
         alexnet("paper", norm="group")
     with pytest.raises(ValueError, match="head"):
         alexnet("paper", head="conv")
+
+
+# Notebook 08's later successors: ZFNet's and VGG's first filters, extra blocks with and without shortcuts ---------
+
+PAPER_STAGES = [
+    *["conv1", "relu1", "norm1", "pool1", "conv2", "relu2", "norm2", "pool2", "conv3", "relu3", "conv4", "relu4"],
+    *["conv5", "relu5", "pool5", "avgpool", "flatten", "fc6", "relu6", "drop6", "fc7", "relu7", "drop7", "fc8"],
+]
+
+
+def test_the_default_net_is_still_the_papers_stage_for_stage():
+    default = alexnet()
+    assert [n for n, _ in _stages(default)] == PAPER_STAGES
+    assert default.options == Options(filters="paper", blocks=0, residual=False)
+    assert count_parameters(default) == 62_378_344
+
+
+def test_zfnet_has_7x7_stride_2_and_5x5_stride_2_filters_and_the_papers_maps_from_pool2_on():
+    zfnet = alexnet("paper", num_classes=10, filters="zfnet")
+    assert (zfnet.conv1.kernel_size, zfnet.conv1.stride) == ((7, 7), (2, 2))
+    assert (zfnet.conv2.kernel_size, zfnet.conv2.stride) == ((5, 5), (2, 2))
+    assert [n for n, _ in _stages(zfnet)] == PAPER_STAGES
+    for size, maps in {227: (112, 55, 28, 13, 6), 67: (32, 15, 8, 3, 1)}.items():
+        conv1 = conv_output_size(size, 7, 2, padding=1)
+        pool1 = conv_output_size(conv1, 3, 2)
+        conv2 = conv_output_size(pool1, 5, 2, padding=2)
+        pool2 = conv_output_size(conv2, 3, 2)
+        assert (conv1, pool1, conv2, pool2, conv_output_size(pool2, 3, 2)) == maps  # conv3-conv5 keep the size
+        rows = {row.name: row.output_shape for row in layer_table(zfnet, size)}
+        assert [rows[n][1] for n in ("conv1", "pool1", "conv2", "pool2", "pool5")] == list(maps)
+
+
+def test_zfnets_conv1_has_fewer_weights_and_conv2_the_same():
+    with torch.device("meta"):
+        paper, zfnet = alexnet("paper"), alexnet("paper", filters="zfnet")
+    assert count_parameters(paper.conv1) == 3 * 96 * 11 * 11 + 96 == 34_944
+    assert count_parameters(zfnet.conv1) == 3 * 96 * 7 * 7 + 96 == 14_208
+    assert count_parameters(zfnet.conv2) == count_parameters(paper.conv2) == 96 * 256 * 5 * 5 + 256
+    assert count_parameters(zfnet) == 62_378_344 - 34_944 + 14_208 == 62_357_608
+
+
+def test_vgg_replaces_conv2s_5x5_by_two_3x3_with_a_relu_between():
+    vgg = alexnet("paper", num_classes=10, filters="vgg")
+    names = [n for n, _ in _stages(vgg)]
+    at = PAPER_STAGES.index("conv2")
+    assert names == [*PAPER_STAGES[:at], "conv2a", "relu2a", *PAPER_STAGES[at:]]
+    for name, (c_in, c_out) in {"conv2a": (96, 256), "conv2": (256, 256)}.items():
+        conv = vgg[name]
+        assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.padding) == (c_in, c_out, (3, 3), (1, 1))
+    assert type(vgg.relu2a) is nn.ReLU
+    rows = {row.name: row.output_shape for row in layer_table(vgg, 227)}
+    assert rows["conv2a"] == rows["conv2"] == (256, 27, 27) and rows["pool5"] == (256, 6, 6)
+    paper_conv2 = 96 * 256 * 5 * 5 + 256
+    stack = (96 * 256 * 9 + 256) + (256 * 256 * 9 + 256)
+    assert (paper_conv2, stack) == (614_656, 221_440 + 590_080) == (614_656, 811_520)
+    with torch.device("meta"):
+        assert count_parameters(alexnet("paper", filters="vgg")) == 62_378_344 - paper_conv2 + stack == 62_575_208
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_blocks_put_two_3x3_convs_each_between_relu5_and_pool5(residual):
+    with torch.device("meta"):
+        model = alexnet("paper", blocks=4, residual=residual)
+    names = [n for n, _ in _stages(model)]
+    blocks = [f"block{i}" for i in range(1, 5)]
+    assert names[names.index("relu5") : names.index("pool5") + 1] == ["relu5", *blocks, "pool5"]
+    assert [n for n in names if not n.startswith("block")] == PAPER_STAGES
+    for name in blocks:
+        block = model[name]
+        assert [n for n, _ in block.named_children()] == ["conv_a", "relu_a", "conv_b", "relu_b"]
+        assert block.residual is residual
+        for conv in (block.conv_a, block.conv_b):
+            assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.padding) == (256, 256, (3, 3), (1, 1))
+        assert count_parameters(block) == 2 * (256 * 256 * 9 + 256) == 1_180_160
+    assert count_parameters(model) == 62_378_344 + 4 * 1_180_160 == 67_098_984  # plain and residual alike
+    weight_layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(weight_layers) == 5 + 4 * 2 + 3 == 16
+
+
+def test_a_residual_block_adds_its_input_before_the_last_relu_and_its_plain_twin_does_not():
+    from alexnet_lib.model import BasicBlock
+
+    torch.manual_seed(0)
+    residual, plain = BasicBlock(8, Options(blocks=1, residual=True)), BasicBlock(8, Options(blocks=1))
+    plain.load_state_dict(residual.state_dict())  # the same weights: the twins differ in the shortcut alone
+    x = torch.randn(2, 8, 5, 5)
+    branch = residual.conv_b(torch.relu(residual.conv_a(x)))  # He et al.'s F(x), Fig. 2
+    torch.testing.assert_close(residual(x), torch.relu(branch + x))
+    torch.testing.assert_close(plain(x), torch.relu(branch))
+    with torch.no_grad():
+        for parameter in residual.parameters():
+            parameter.zero_()
+    plain.load_state_dict(residual.state_dict())
+    assert torch.equal(residual(x), torch.relu(x)) and torch.equal(plain(x), torch.zeros_like(x))
+
+
+def test_the_block_convs_take_batch_norm_after_each_conv_as_the_other_convs_do():
+    model = alexnet("paper", num_classes=10, blocks=2, residual=True, norm="batch", head="gap")
+    names = [n for n, _ in model.block1.named_children()]
+    assert names == ["conv_a", "bn_a", "relu_a", "conv_b", "bn_b", "relu_b"]
+    assert model.block1.conv_a.bias is None and model.block1.conv_b.bias is None
+    assert count_parameters(model.block1) == 2 * (256 * 256 * 9 + 2 * 256)  # a scale and a shift for the bias
+    rows = {row.name: row for row in layer_table(model, 227)}
+    assert rows["block1"].output_shape == (256, 13, 13)
+    assert rows["block1"].flops == 2 * (2 * 256 * 13 * 13 * 256 * 3 * 3)  # two convs, 13x13 maps, as conv3-5
+
+
+@pytest.mark.parametrize("size", [227, 67])  # the paper's input and the smallest it accepts
+@pytest.mark.parametrize("norm", ["lrn", "batch"])
+@pytest.mark.parametrize(
+    "options", [{"filters": "zfnet"}, {"filters": "vgg"}, {"blocks": 2}, {"blocks": 2, "residual": True}]
+)
+def test_every_new_option_gives_the_logits_at_227_and_67_pixels(options, norm, size):
+    # head="gap": the convs are what these options change, and it spares building fc6's 38 million weights
+    model = alexnet("paper", num_classes=10, norm=norm, head="gap", **options).eval()
+    rows = {row.name: row.output_shape for row in layer_table(model, size)}
+    assert rows["pool5"] == ((256, 6, 6) if size == 227 else (256, 1, 1)) and rows["fc8"] == (10,)
+    assert model(torch.randn(2, 3, size, size)).shape == (2, 10)
+    assert ("bn1" in rows) == (norm == "batch")
+
+
+@pytest.mark.parametrize("init", ["kaiming", "paper", "torchvision"])
+def test_the_block_convs_are_initialised_as_the_convs_beside_them(init):
+    torch.manual_seed(0)
+    model = alexnet("paper", num_classes=10, blocks=2, init=init, head="gap")
+    fan_in = 256 * 3 * 3
+    # kaiming: He et al.'s sqrt(2 / fan_in); paper: §5's 0.01; torchvision: PyTorch's U(+-1/sqrt(fan_in))
+    expected = {"kaiming": (2 / fan_in) ** 0.5, "paper": 0.01, "torchvision": (1 / (3 * fan_in)) ** 0.5}[init]
+    for block in (model.block1, model.block2):
+        for conv in (block.conv_a, block.conv_b):
+            assert abs(conv.weight.std().item() - expected) < 0.02 * expected
+            if init == "torchvision":
+                assert conv.bias.abs().max() <= fan_in**-0.5 and conv.bias.abs().max() > 0
+            else:
+                assert torch.all(conv.bias == 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"filters": "resnet"}, "filters must be one of paper, zfnet, vgg"),
+        ({"blocks": -1}, "blocks must be a whole number, 0 or more"),
+        ({"blocks": 1.5}, "blocks must be a whole number"),
+        ({"blocks": True}, "blocks must be a whole number"),
+        ({"residual": True}, "residual needs blocks"),
+        ({"variant": "paper-two-tower", "filters": "zfnet"}, "filters='zfnet' is for the one-device paper variant"),
+        ({"variant": "torchvision", "filters": "vgg"}, "filters='vgg' is for the one-device paper variant"),
+        ({"variant": "paper-two-tower", "blocks": 2}, "blocks=2 is for the one-device paper variant"),
+        ({"variant": "torchvision", "blocks": 2, "residual": True}, "blocks=2 is for the one-device paper variant"),
+    ],
+)
+def test_bad_successor_options_are_refused_in_one_line(options, message):
+    with pytest.raises(ValueError, match=message) as error:
+        alexnet(**{"variant": "paper", **options})
+    assert "\n" not in str(error.value)
