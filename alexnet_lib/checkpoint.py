@@ -223,8 +223,9 @@ def check_weights(checkpoint: dict[str, Any], source: str) -> None:
 
 
 def saved_options(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """The net's options (``model.Options``: activation, norm, pool, head) as saved; those a checkpoint from
-    before them lacks are the paper's (the net's own), and an older ``lrn`` flag reads as ``norm``."""
+    """The net's options (``model.Options``: activation, norm, pool, head, filters, blocks, residual) as saved;
+    those a checkpoint from before them lacks are the paper's (the net's own), and an older ``lrn`` flag reads
+    as ``norm``."""
     saved = checkpoint.get("options") or {}
     if not isinstance(saved, dict):
         raise CourseError(f"the checkpoint's options {saved!r} are not a dict of settings")

@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import CourseError
-from .model import ACTIVATIONS, VARIANTS, LocalResponseNorm, Options, alexnet
+from .model import ACTIVATIONS, VARIANTS, LocalResponseNorm, Options, alexnet, successors_problem
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,9 @@ def cifar_net(
     norm: str | None = None,
     pool: str = "overlap",
     head: str = "fc",
+    filters: str = "paper",
+    blocks: int = 0,
+    residual: bool = False,
     pixel_std: tuple[float, ...] | None = None,
     **_: Any,
 ) -> CifarNet:
@@ -224,14 +227,15 @@ def cifar_net(
 
     Other keywords (``init``, ``dropout``: AlexNet's) are ignored: these nets have their files' own.
     ``norm=None`` or ``"lrn"`` keeps the file's own normalisation (18%: rnorm; conv-local: the 11% file's
-    cmrnorm), ``"none"`` drops it; ``"batch"`` and ``head="gap"`` are a ``CourseError`` (``options_problem``).
+    cmrnorm), ``"none"`` drops it; ``"batch"``, ``head="gap"`` and the other successors' options (``filters``,
+    ``blocks``, ``residual``) are a ``CourseError`` (``options_problem``).
     ``pixel_std`` is 255 x the dataset's per-channel std (deviation 1); the pools are the files' own.
     """
     if variant not in CIFAR_NETS:
         raise ValueError(f"unknown CIFAR-10 net {variant!r}; choose one of {', '.join(CIFAR_NETS)}")
     if activation not in ACTIVATIONS or pool != "overlap":
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; the nets' pools are their files' own")
-    problem = options_problem(variant, norm, head)
+    problem = options_problem(variant, norm, head, filters, blocks, residual)
     if problem:
         raise CourseError(problem)
     pixel_std = pixel_std or (255 * 0.25,) * in_channels  # a checkpoint's own replaces it on loading
@@ -254,8 +258,11 @@ def build_net(variant: str, **kwargs: Any) -> nn.Module:
     return alexnet(variant, **kwargs)
 
 
-def options_problem(variant: str, norm: str | None, head: str) -> str | None:
-    """Why ``norm`` or ``head`` does not fit ``variant``, or None: a net switches only the layers it has."""
+def options_problem(
+    variant: str, norm: str | None, head: str, filters: str = "paper", blocks: int = 0, residual: bool = False
+) -> str | None:
+    """Why ``norm``, ``head``, ``filters``, ``blocks`` or ``residual`` do not fit ``variant``, or None: a net
+    switches only the layers it has (``model.successors_problem`` for the last three)."""
     if variant in CIFAR_NETS and (norm not in (None, "lrn", "none") or head != "fc"):
         return (
             f"{variant} takes norm lrn or none and head fc, its file's own layers; batch norm and the gap head "
@@ -263,7 +270,7 @@ def options_problem(variant: str, norm: str | None, head: str) -> str | None:
         )
     if variant == "torchvision" and norm == "lrn":
         return "norm: torchvision's AlexNet has no LRN to switch on; use variant paper"
-    return None
+    return successors_problem(variant, filters, blocks, residual)
 
 
 def input_problem(variant: str, image_size: int) -> str | None:

@@ -27,7 +27,7 @@ from .cifar_nets import ALL_VARIANTS, input_problem, options_problem
 from .datasets import VAL_SEED, VAL_SIZE
 from .env import project_root
 from .errors import CourseError
-from .model import HEADS, NORMS
+from .model import FILTERS, HEADS, NORMS
 
 
 def setting(default: Any, help: str, **metadata: Any) -> Any:
@@ -47,6 +47,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "norm": NORMS,
     "pool": ("overlap", "adjacent"),
     "head": HEADS,
+    "filters": FILTERS,
 }
 
 
@@ -70,6 +71,11 @@ class TrainConfig:
     head: str = setting(
         "fc", "fc (the paper's fc6-fc7-fc8) or gap (global average pooling, one linear layer: notebook 08)"
     )
+    filters: str = setting(
+        "paper", "paper (§3.5: conv1 11x11 stride 4, conv2 5x5), zfnet (7x7/2 and 5x5/2) or vgg (conv2 as two 3x3)"
+    )
+    blocks: int = setting(0, "extra blocks of two 3x3 convs after conv5 (He et al. 2015: notebook 08); 0: the paper")
+    residual: bool = setting(False, "a shortcut round each extra block (ResNet); needs --blocks")
     epochs: int = setting(10, "passes over the training set (the paper: about 90)")
     time_budget_s: float | None = setting(
         None, "train only as many images as fit in this many seconds (speed measured first)"
@@ -135,7 +141,9 @@ class TrainConfig:
                 raise CourseError(f"{name} must not be negative; got {getattr(self, name)}")
         if self.in_channels is not None and self.in_channels < 1:
             raise CourseError(f"in_channels must be at least 1; got {self.in_channels}")
-        problem = options_problem(self.variant, self.norm, self.head) or input_problem(self.variant, self.image_size)
+        problem = options_problem(
+            self.variant, self.norm, self.head, self.filters, self.blocks, self.residual
+        ) or input_problem(self.variant, self.image_size)
         if problem:
             raise CourseError(problem)
 

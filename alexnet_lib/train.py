@@ -149,6 +149,9 @@ class Trainer:
             norm=self.config.norm,
             pool=self.config.pool,
             head=self.config.head,
+            filters=self.config.filters,
+            blocks=self.config.blocks,
+            residual=self.config.residual,
             pixel_std=tuple(255 * s for s in self.data.stats.std),  # the footnote-3 nets' input scale
         )
         memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format

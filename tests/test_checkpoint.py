@@ -90,7 +90,10 @@ def test_bad_checkpoints_give_one_clear_error(tmp_path, problem):
 
 @pytest.mark.parametrize(
     "options",
-    [{"activation": "tanh"}, {"norm": "none"}, {"pool": "adjacent"}, {"norm": "batch", "head": "gap"}],
+    [
+        *[{"activation": "tanh"}, {"norm": "none"}, {"pool": "adjacent"}, {"norm": "batch", "head": "gap"}],
+        *[{"filters": "zfnet"}, {"filters": "vgg"}, {"blocks": 1}, {"blocks": 2, "residual": True, "norm": "batch"}],
+    ],
 )
 def test_a_checkpoint_rebuilds_the_ablated_net_it_was_trained_as(tmp_path, options):
     from alexnet_lib.checkpoint import model_fields
@@ -103,6 +106,7 @@ def test_a_checkpoint_rebuilds_the_ablated_net_it_was_trained_as(tmp_path, optio
     save_checkpoint(tmp_path / "last.pt", fields)
     assert load_checkpoint(tmp_path / "last.pt")["options"] == {
         **{"activation": "relu", "norm": "lrn", "pool": "overlap", "head": "fc"},
+        **{"filters": "paper", "blocks": 0, "residual": False},
         **options,
     }
     rebuilt = model_from_checkpoint(load_checkpoint(tmp_path / "last.pt"))
@@ -115,6 +119,33 @@ def test_a_checkpoint_rebuilds_the_ablated_net_it_was_trained_as(tmp_path, optio
 def test_a_checkpoint_from_before_the_options_is_the_paper_net(tmp_path):
     save_checkpoint(tmp_path / "last.pt", payload())  # no "options" field
     assert model_from_checkpoint(load_checkpoint(tmp_path / "last.pt")).options == alexnet().options
+
+
+def test_a_checkpoint_from_before_filters_and_blocks_is_the_papers_first_filters_without_blocks(tmp_path):
+    old = {"activation": "tanh", "norm": "batch", "pool": "overlap", "head": "gap"}  # what such a checkpoint saved
+    model = alexnet("paper", num_classes=10, in_channels=1, **old)
+    save_checkpoint(tmp_path / "last.pt", payload(model=model.state_dict(), options=old))
+    rebuilt = model_from_checkpoint(load_checkpoint(tmp_path / "last.pt"))
+    assert rebuilt.options == Options(**old) == Options(**old, filters="paper", blocks=0, residual=False)
+    assert "conv2a" not in dict(rebuilt.named_children()) and "block1" not in dict(rebuilt.named_children())
+
+
+def test_a_run_with_blocks_resumes_only_into_the_same_blocks():
+    saved = {"activation": "relu", "norm": "lrn", "pool": "overlap", "head": "fc", "blocks": 4, "residual": True}
+    state = ResumeState.from_payload(
+        {
+            **payload(options=saved),
+            "config": {"epochs": 2, "blocks": 4, "residual": True},
+            **{"epoch": 1, "step": 0, "global_step": 10, "partial": {}, "train_seconds": 1.0, "images_seen": 10},
+            **{"optimizer": {}, "scheduler": None, "scaler": {}, "rng": {}, "history": []},
+        }
+    )
+    checkpoint = payload(options=saved)
+    resume = {"variant": "paper", "num_classes": 10, "epochs": 2, "schedule": "none"}
+    check_resumable(state, checkpoint, **resume, options=Options(blocks=4, residual=True))
+    for other in (Options(), Options(blocks=4), Options(blocks=2, residual=True), Options(filters="vgg")):
+        with pytest.raises(CourseError, match="the checkpoint's net has"):
+            check_resumable(state, checkpoint, **resume, options=other)
 
 
 @pytest.mark.parametrize(("lrn", "norm"), [(True, "lrn"), (False, "none")])

@@ -88,3 +88,12 @@ def test_batch_norm_and_the_gap_head_are_refused_in_one_line(options):
     with pytest.raises(CourseError, match="takes norm lrn or none and head fc") as error:
         cifar_net("cuda-convnet-18pct", **options)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("options", [{"filters": "zfnet"}, {"blocks": 2}, {"blocks": 2, "residual": True}])
+def test_the_other_successors_options_are_refused_in_one_line_not_ignored(options):
+    with pytest.raises(CourseError, match="is for the one-device paper variant") as error:
+        cifar_net("cuda-convnet-conv-local", **options)
+    assert "\n" not in str(error.value)
+    model = cifar_net("cuda-convnet-18pct", filters="paper", blocks=0, residual=False)  # a checkpoint's defaults
+    assert model.options.blocks == 0

@@ -150,10 +150,39 @@ def test_train_activation_norm_pool_and_head_flags_build_that_net_and_its_checkp
     assert "bn1" in dict(model.named_children()) and "gap" in dict(model.named_children())
 
 
+def test_train_filters_blocks_and_residual_flags_build_that_net_and_its_checkpoint_rebuilds_it(tmp_path):
+    from alexnet_lib.checkpoint import Checkpoint
+
+    done = run_cli(
+        *["train", "--dataset", "fashion-mnist", "--image-size", "67", "--batch-size", "16", "--epochs", "1"],
+        *["--train-subset", "32", "--test-subset", "16", "--val-subset", "16", "--device", "cpu", "--no-histograms"],
+        *["--filters", "vgg", "--blocks", "2", "--residual", "--head", "gap"],
+        *["--checkpoint-dir", str(tmp_path)],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    checkpoint = Checkpoint.read(tmp_path / "last.pt")
+    config = checkpoint.payload["config"]
+    assert (config["filters"], config["blocks"], config["residual"]) == ("vgg", 2, True)
+    model = checkpoint.model()
+    assert model.options == Options(head="gap", filters="vgg", blocks=2, residual=True)
+    assert {"conv2a", "block1", "block2"} <= set(dict(model.named_children())) and model.block2.residual
+
+
+def test_the_successor_settings_default_to_the_paper_and_read_from_yaml(tmp_path):
+    config = load_config(None)
+    assert (config.filters, config.blocks, config.residual) == ("paper", 0, False)
+    path = tmp_path / "deeper.yaml"
+    path.write_text("filters: zfnet\nblocks: 4\nresidual: true\n")
+    config = load_config(path)
+    assert (config.filters, config.blocks, config.residual) == ("zfnet", 4, True)
+
+
 def test_train_help_offers_the_norm_and_head_choices():
     done = run_cli("train", "--help")
     assert done.returncode == 0
     assert "--norm {lrn,batch,none}" in done.stdout and "--head {fc,gap}" in done.stdout
+    assert "--filters {paper,zfnet,vgg}" in done.stdout and "--blocks INT" in done.stdout
+    assert "--residual, --no-residual" in done.stdout  # a bool setting, as --flip
     assert "--no-lrn" not in done.stdout  # replaced by --norm none
     done = run_cli("train", "--norm", "group")
     assert done.returncode == 2 and "invalid choice: 'group'" in done.stderr
@@ -169,6 +198,14 @@ def test_train_help_offers_the_norm_and_head_choices():
         ({"variant": "torchvision", "image_size": 224, "norm": "lrn"}, "torchvision's AlexNet has no LRN"),
         ({"variant": "cuda-convnet-conv-local", "image_size": 24, "norm": "batch"}, "takes norm lrn or none"),
         ({"variant": "cuda-convnet-18pct", "image_size": 32, "head": "gap"}, "batch norm and the gap head"),
+        ({"filters": "resnet"}, "filters must be one of paper, zfnet, vgg"),
+        ({"blocks": -1}, "blocks must be a whole number, 0 or more"),
+        ({"blocks": "four"}, "blocks must be a whole number"),
+        ({"residual": "yes"}, "residual must be true or false"),
+        ({"residual": True}, "residual needs blocks"),
+        ({"variant": "paper-two-tower", "filters": "zfnet"}, "filters='zfnet' is for the one-device paper variant"),
+        ({"variant": "torchvision", "image_size": 224, "blocks": 2}, "blocks=2 is for the one-device paper variant"),
+        ({"variant": "cuda-convnet-18pct", "image_size": 32, "filters": "vgg"}, "for the one-device paper variant"),
     ],
 )
 def test_bad_ablation_options_say_what_is_wrong(overrides, message):
