@@ -1,7 +1,8 @@
 """The paper's claims as named experiments, two arms each, same seeds (notebook 07; ``claims`` command).
 
 Beside them, ``SUCCESSORS``: what replaced a part of the paper net after 2012 (batch norm for LRN, global
-average pooling for fc6-fc8), run the same way against the paper's part (notebook 08). ``EXPERIMENTS``
+average pooling for fc6-fc8, ZFNet's and VGG's first filters) or was added to it (residual blocks), run the
+same way against the paper's part (notebook 08). ``EXPERIMENTS``
 holds the paper's claims only; ``experiment(name)`` finds all three kinds.
 
 Each experiment trains a baseline arm and the arm the paper says is better, on the same seeds
@@ -275,12 +276,74 @@ SUCCESSORS: dict[str, Experiment] = {
                 "extra linear layer; NiN's last conv has one map per class instead); no dropout is left",
             ),
         ),
+        Experiment(
+            "zfnet_filters",
+            "Zeiler & Fergus 2013",
+            "smaller first filters at a smaller stride (conv1 7x7 at stride 2, conv2 at stride 2) instead of "
+            "11x11 at stride 4: a lower error",
+            "Table 2 (ImageNet 2012 validation, one convnet): their replication of the paper net 40.5% top-1, "
+            "18.1% top-5; their Fig. 3 net, with these filters, 38.4% and 16.5% (§4.1, §5.1)",
+            "val_error",
+            "cifar10",
+            ALEXNET,
+            ("11x11/4 and 5x5 (the paper)", {"filters": "paper"}),
+            ("ZFNet 7x7/2 and 5x5/2", {"filters": "zfnet"}),
+            _alexnet_profiles(),
+            notes=(
+                "only conv1 and conv2 change, padded (1 and 2) so that the maps are the paper's from pool2 on; "
+                "not ZFNet's 224 px crops, its contrast normalisation after pooling or its renormalisation of "
+                "filters whose RMS exceeds 0.1 (§3); both arms keep the paper's LRN",
+            ),
+        ),
+        Experiment(
+            "vgg_stack",
+            "Simonyan & Zisserman 2014",
+            "two 3x3 convs with a ReLU between instead of conv2's 5x5: the same 5x5 field, one more "
+            "non-linearity, a lower error",
+            '§4.1: net B with each pair of 3x3 convs replaced by one 5x5 had a top-1 error "7% higher" '
+            "(ImageNet, centre crop); §2.3: two stacked 3x3 convs have an effective receptive field of 5x5",
+            "val_error",
+            "cifar10",
+            ALEXNET,
+            ("one 5x5 (the paper)", {"filters": "paper"}),
+            ("two 3x3 (VGG)", {"filters": "vgg"}),
+            _alexnet_profiles(),
+            notes=(
+                "only conv2 is stacked (VGG's nets are 3x3 throughout): conv2a 96 -> 256, conv2 256 -> 256, "
+                "811,520 parameters against the 5x5's 614,656, since the width changes inside the stack (§2.3's "
+                "saving holds for C -> C)",
+            ),
+        ),
+        Experiment(
+            "residual",
+            "He et al. 2015",
+            "shortcuts round the added blocks: the deeper net trains to a lower training error than its plain "
+            "twin (the degradation problem)",
+            'the 34-layer plain net "has higher training error throughout the whole training procedure" than the '
+            "18-layer one (§4.1, Fig. 4); Table 2 (ImageNet validation top-1, 10-crop): plain-18 27.94%, plain-34 "
+            "28.54%, ResNet-18 27.88%, ResNet-34 25.03%",
+            "train_error",
+            "cifar10",
+            dict(ALEXNET, blocks=4),
+            ("plain, 16 layers", {"residual": False}),
+            ("residual, 16 layers", {"residual": True}),
+            _alexnet_profiles(),
+            notes=(
+                "16 weight layers in both arms: the paper's 5 convs, 4 blocks of two 3x3 convs at 256 channels "
+                "(block1-block4, between conv5 and pool5) and fc6-fc8; the same layers and parameters, the arms "
+                "differ in the shortcuts alone (§3.2: the ReLU after the addition)",
+                "deviation: both arms use the course's Kaiming init and the paper's LRN, with no batch norm; He et "
+                "al. put batch norm after every conv (§3.4), and their plain nets degraded even so (§4.1)",
+                "measure: the training error over the last epoch, counted as it trains (dropout and augmentation "
+                "on); He et al. show whole training curves, and their nets are 18 and 34 layers deep",
+            ),
+        ),
     )
 }
 
 MEASURES = {
     "epochs_to_target": "epochs to reach the target training error (a capped run counts its cap: a lower bound)",
-    "train_error": "training error over the last epoch (Fig. 1's curve read at a fixed epoch)",
+    "train_error": "training error over the last epoch (a training curve read at a fixed epoch: Fig. 1's, He et al.'s)",
     "val_error": "top-1 error on the held-out validation split after the last epoch",
     "test_error": "top-1 error on the test set, read once after the last epoch",
     "overfit_gap": "validation error minus training error (eval mode, up to 5,000 training images)",

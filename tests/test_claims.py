@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from alexnet_lib.checkpoint import Checkpoint
-from alexnet_lib.claims import CONTROLS, EXPERIMENTS, MEASURES, SUCCESSORS, experiment
+from alexnet_lib.claims import ALEXNET, CONTROLS, EXPERIMENTS, MEASURES, SUCCESSORS, experiment
 from alexnet_lib.claims_report import (
     CONTRADICTED,
     NOT_SEPARABLE,
@@ -172,20 +173,46 @@ def test_claims_list_names_every_experiment():
     assert [line.split()[0] for line in done.stdout.splitlines()] == [*EXPERIMENTS, *SUCCESSORS]
 
 
+SUCCESSOR_ARMS = {  # each successor: the setting its arms differ in, the paper's value (baseline), the successor's
+    "batch_norm": ("norm", "lrn", "batch"),
+    "gap_head": ("head", "fc", "gap"),
+    "zfnet_filters": ("filters", "paper", "zfnet"),
+    "vgg_stack": ("filters", "paper", "vgg"),
+    "residual": ("residual", False, True),
+}
+
+
 def test_the_successors_are_found_but_are_not_the_papers_claims():
-    assert set(SUCCESSORS) == {"batch_norm", "gap_head"} and not set(SUCCESSORS) & set(EXPERIMENTS)
-    for name, (setting, paper, successor) in {
-        "batch_norm": ("norm", "lrn", "batch"),
-        "gap_head": ("head", "fc", "gap"),
-    }.items():
+    assert list(SUCCESSORS) == list(SUCCESSOR_ARMS) and not set(SUCCESSORS) & set(EXPERIMENTS)
+    for name, (setting, paper, successor) in SUCCESSOR_ARMS.items():
         exp = experiment(name)
-        assert exp is SUCCESSORS[name] and exp.config == "cifar10" and exp.measure == "val_error"
+        assert exp is SUCCESSORS[name] and exp.config == "cifar10" and exp.measure in MEASURES
         assert exp.baseline[1] == {setting: paper} and exp.claimed[1] == {setting: successor}  # the paper's part first
         assert exp.profiles == EXPERIMENTS["lrn_alexnet"].profiles  # the AlexNet claims' sizes, quick and full
+    # what each source measured: the error on held-out images, except He et al.'s degradation, a training error
+    assert {name: exp.measure for name, exp in SUCCESSORS.items()} == {
+        **dict.fromkeys(["batch_norm", "gap_head", "zfnet_filters", "vgg_stack"], "val_error"),
+        "residual": "train_error",
+    }
+    assert {name: exp.base for name, exp in SUCCESSORS.items() if exp.base != ALEXNET} == {
+        "residual": {**ALEXNET, "blocks": 4}  # both arms 16 weight layers: 5 convs, 4 blocks of 2, fc6-fc8
+    }
+
+
+def test_the_residual_arms_have_the_same_layers_and_parameters_and_16_weight_layers():
+    from alexnet_lib import alexnet, count_parameters
+
+    exp = SUCCESSORS["residual"]
+    with torch.device("meta"):
+        plain, residual = (alexnet("paper", blocks=exp.base["blocks"], **arm[1]) for arm in (exp.baseline, exp.claimed))
+    assert count_parameters(plain) == count_parameters(residual) == 67_098_984
+    for model in (plain, residual):
+        assert sum(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) for m in model.modules()) == 16
+    assert all("16 layers" in label for label, _ in (exp.baseline, exp.claimed))
 
 
 @pytest.mark.slow  # each trains the paper net's two arms on one seed (about 15 s on one thread)
-@pytest.mark.parametrize("name", ["batch_norm", "gap_head"])
+@pytest.mark.parametrize("name", ["batch_norm", "gap_head", "residual"])  # residual: the training-error measure
 def test_a_tiny_successor_run_writes_a_complete_record(name, tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_OUTPUT_DIR", str(tmp_path / "outputs"))
     record = run_claim(name, "quick", out_dir=tmp_path, overrides={**TINY, "epochs": 1})
@@ -195,7 +222,7 @@ def test_a_tiny_successor_run_writes_a_complete_record(name, tmp_path, monkeypat
     runs = record["settings"]["runs"]
     baseline, claimed = (runs[record["arms"][role]] for role in ("baseline", "claimed"))
     differ = {key for key in baseline if baseline[key] != claimed[key]} - {"checkpoint_dir"}
-    assert differ == {"norm" if name == "batch_norm" else "head"}, differ
+    assert differ == {SUCCESSOR_ARMS[name][0]}, differ
 
 
 @pytest.mark.slow  # the command as typed, from another folder
@@ -304,3 +331,11 @@ def test_the_a_a_control_runs_identical_arms_on_other_seeds(tmp_path, monkeypatc
         k: v for k, v in second.items() if k not in ("seed", "checkpoint_dir")
     }
     assert record["summary"]["values"]["A"] != record["summary"]["values"]["A again"]  # chance, not a setting
+
+
+def test_every_figure_a_successor_quotes_is_in_the_sources_file():
+    sources = (ROOT / "docs" / "sources_after_alexnet.md").read_text()
+    for exp in SUCCESSORS.values():
+        for figure in re.findall(r"\d+\.\d+", exp.paper):  # 40.5, 27.94, 0.6
+            assert figure in sources, (exp.name, figure)
+        assert exp.section.split()[0] in sources  # the paper's first author has a section there
