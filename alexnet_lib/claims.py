@@ -371,4 +371,4 @@ def experiment(name: str) -> Experiment:
 
 def describe_all() -> list[str]:
     """One line per experiment, for ``claims list``: the paper's claims, then the successors (notebook 08)."""
-    return [f"{e.name:20} {e.section:20} {e.claim}" for e in (*EXPERIMENTS.values(), *SUCCESSORS.values())]
+    return [f"{e.name:20} {e.section:25} {e.claim}" for e in (*EXPERIMENTS.values(), *SUCCESSORS.values())]

@@ -56,3 +56,34 @@ def test_the_successors_are_counted_from_the_built_nets_and_timed_here():
     assert batch_norm.macs == paper.macs > gap.macs
     assert all(variant.images_per_second > 0 for variant in variants)
     assert "measured on this machine" in format_variants(variants)
+
+
+def test_the_filter_and_depth_successors_are_counted_from_the_built_nets_and_timed_here():
+    from alexnet_lib.claims import SUCCESSORS
+    from alexnet_lib.lessons.after_alexnet import FILTERS_AND_DEPTH, format_variants, successor_variants
+
+    variants = successor_variants(FILTERS_AND_DEPTH, batch_size=2, steps=1)
+    paper, zfnet, vgg, plain, residual = (variant.facts for variant in variants)
+    assert [variant.facts.model for variant in variants] == list(FILTERS_AND_DEPTH)
+    # the rows are the arms of the zfnet_filters, vgg_stack and residual experiments
+    assert [SUCCESSORS[name].claimed[1] for name in ("zfnet_filters", "vgg_stack")] == [
+        FILTERS_AND_DEPTH["ZFNet 7x7/2, 5x5/2"],
+        FILTERS_AND_DEPTH["VGG two 3x3 for conv2"],
+    ]
+    exp = SUCCESSORS["residual"]
+    for label, arm in (exp.baseline, exp.claimed):
+        assert FILTERS_AND_DEPTH[label] == {"blocks": exp.base["blocks"], **{k: v for k, v in arm.items() if v}}
+    # parameters, by hand: conv1 11x11 -> 7x7; conv2's 5x5 -> 3x3 96->256 and 3x3 256->256; 4 blocks of 2 3x3 convs
+    assert paper.parameters == 62_378_344
+    assert zfnet.parameters == paper.parameters - 3 * 96 * (121 - 49) == 62_357_608
+    assert vgg.parameters == paper.parameters - (96 * 256 * 25 + 256) + (96 * 256 * 9 + 256) + (256 * 256 * 9 + 256)
+    assert plain.parameters == residual.parameters == paper.parameters + 4 * 2 * (256 * 256 * 9 + 256) == 67_098_984
+    # multiply-adds, by hand (3x227x227): conv1 at 112x112 instead of 55x55, conv2 at 28x28 instead of 27x27; ...
+    conv1 = 112 * 112 * 96 * 3 * 49 - 55 * 55 * 96 * 3 * 121
+    conv2 = (28 * 28 - 27 * 27) * 256 * 96 * 25
+    assert zfnet.macs - paper.macs == conv1 + conv2 == 105_397_728  # ZFNet's smaller stride costs arithmetic
+    assert vgg.macs - paper.macs == 27 * 27 * 256 * (96 * 9 + 256 * 9 - 96 * 25) == 143_327_232
+    assert plain.macs - paper.macs == residual.macs - paper.macs == 4 * 2 * 13 * 13 * 256 * 256 * 9  # 13x13 maps
+    assert all(variant.images_per_second > 0 for variant in variants)
+    table = format_variants(variants)
+    assert "residual, 16 layers" in table and "67,098,984" in table and "measured on this machine" in table

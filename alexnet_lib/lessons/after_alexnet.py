@@ -1,5 +1,6 @@
 """Notebook 08, "After AlexNet": LeNet-5 and AlexNet side by side, the dated milestones between and after,
-and the paper net beside its successors (batch norm for LRN, global average pooling for fc6-fc8).
+and the paper net beside its successors (batch norm for LRN, global average pooling for fc6-fc8; ZFNet's and
+VGG's first filters, extra blocks with and without shortcuts).
 
 Every count comes from the course's tools (``alexnet_lib.summary`` on the built nets), never typed in;
 every figure in ``HISTORY`` comes from docs/sources_after_alexnet.md, with its status there. Speeds are
@@ -162,6 +163,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "batch norm for LRN": {"norm": "batch"},
     "GAP for fc6-fc8": {"head": "gap"},
 }
+# The paper net beside the successors that change its filters or add depth (the arms of ``zfnet_filters``,
+# ``vgg_stack`` and ``residual``): ``successor_variants(FILTERS_AND_DEPTH)``.
+FILTERS_AND_DEPTH: dict[str, dict[str, Any]] = {
+    "paper (11x11/4, 5x5)": {},
+    "ZFNet 7x7/2, 5x5/2": {"filters": "zfnet"},
+    "VGG two 3x3 for conv2": {"filters": "vgg"},
+    "plain, 16 layers": {"blocks": 4},
+    "residual, 16 layers": {"blocks": 4, "residual": True},
+}
 
 
 @dataclass(frozen=True)
@@ -191,12 +201,18 @@ def training_images_per_second(
 
 
 def successor_variants(
-    *, speed_size: int = 67, speed_classes: int = 10, batch_size: int = 16, steps: int = 2
+    variants: dict[str, dict[str, Any]] = VARIANTS,
+    *,
+    speed_size: int = 67,
+    speed_classes: int = 10,
+    batch_size: int = 16,
+    steps: int = 2,
 ) -> list[VariantFacts]:
-    """Each of ``VARIANTS``: parameters and multiply-adds at 3x227x227 with 1000 classes (the paper's net),
-    and training images/s on this machine's CPU at the size notebook 08's runs use (67 px, 10 classes)."""
+    """Each of ``variants`` (``VARIANTS`` or ``FILTERS_AND_DEPTH``): parameters and multiply-adds at 3x227x227
+    with 1000 classes (the paper's net), and training images/s on this machine's CPU at the size notebook 08's
+    runs use (67 px, 10 classes)."""
     found = []
-    for name, options in VARIANTS.items():
+    for name, options in variants.items():
         with torch.device("meta"):  # shapes only: counted without initialising 62 million weights
             shapes = alexnet("paper", num_classes=1000, **options)
         counts = net_facts(name, shapes.to_empty(device="cpu"), 227, 3)
@@ -211,11 +227,12 @@ def successor_variants(
 
 def format_variants(variants: list[VariantFacts]) -> str:
     """A plain-text table of ``successor_variants()``; the speed's setting beneath."""
-    lines = [f"{'net':<22} {'parameters':>12} {'MACs/image':>15} {'in FC':>6} {'images/s':>9}"]
+    width = max(22, *(len(variant.facts.model) for variant in variants))
+    lines = [f"{'net':<{width}} {'parameters':>12} {'MACs/image':>15} {'in FC':>6} {'images/s':>9}"]
     for variant in variants:
         facts = variant.facts
         lines.append(
-            f"{facts.model:<22} {facts.parameters:>12,} {facts.macs:>15,} {facts.fully_connected_share:>6.1%} "
+            f"{facts.model:<{width}} {facts.parameters:>12,} {facts.macs:>15,} {facts.fully_connected_share:>6.1%} "
             f"{variant.images_per_second:>9.1f}"
         )
     lines.append(
