@@ -198,8 +198,9 @@ def _normalised(layers: list[tuple[str, nn.Module]], options: Options) -> Ordere
 
 
 class BasicBlock(nn.Module):
-    """He et al.'s basic block (2015, §3.3, Fig. 2, Fig. 5 left): two 3x3 convs that keep the channels and the
-    map size, a successor's extra depth (notebook 08), not the paper.
+    """He et al.'s basic block (2015, §3.2, Fig. 2): two 3x3 convs that keep the channels and the map size, a
+    successor's extra depth (notebook 08), not the paper. §4.1: "a shortcut connection is added to each pair of
+    3×3 filters".
 
     ``residual``: y = relu(conv_b(relu(conv_a(x))) + x), "the second nonlinearity after the addition" (§3.2).
     Otherwise y = relu(conv_b(relu(conv_a(x)))): the plain twin, the same layers and parameters without the
@@ -240,8 +241,9 @@ def _conv1(in_channels: int, options: Options) -> nn.Conv2d:
     """§3.5's 96 kernels of 11x11 at stride 4 (96x55x55 at 227), or ZFNet's 7x7 at stride 2 (96x112x112).
 
     Zeiler & Fergus §4.1: "we (i) reduced the 1st layer filter size from 11x11 to 7x7 and (ii) made the stride
-    of the convolution 2, rather than 4" (the paper's conv1 aliased, their Fig. 6). The padding of 1 is ours:
-    (227 + 2 - 7) // 2 + 1 = 112, pooled to 55x55, the size of the maps their Fig. 3 gives after layer 1.
+    of the convolution 2, rather than 4" (stride 4 left aliasing in the 2nd layer's features, their Fig. 6).
+    The padding of 1 is ours: (227 + 2 - 7) // 2 + 1 = 112, pooled to 55x55, the size of the maps their Fig. 3
+    gives after layer 1.
     """
     if options.filters == "zfnet":
         return options.conv(in_channels, 96, kernel_size=7, stride=2, padding=1)
