@@ -6,7 +6,7 @@
 #   make test     lint, notebook hygiene, every unit test, and every notebook under nbval
 #   make lab      open JupyterLab on notebooks/
 #   make gpu-check-dry   benchmarks/gpu_check.sh shrunk for a CPU (the script itself is for a GPU)
-#   make claims-dry      benchmarks/gpu_claims.sh (the paper's AlexNet-scale claims) shrunk for a CPU
+#   make claims-dry      benchmarks/gpu_claims.sh and gpu_successors.sh shrunk for a CPU
 #   make test-unit   the unit tests alone (or TESTS=tests/test_x.py); with another Python, in its own venv:
 #                    make PYTHON=/usr/bin/python3.12 VENV=.venv-312 test-unit
 #   make test-second-python  the tests marked second_python (tarfile's filters) on SECOND_PYTHON (default
@@ -103,9 +103,10 @@ $(VENV)/.browser: $(INSTALLED)
 gpu-check-dry: $(INSTALLED) $(DATASETS)
 	PYTHON=$(BIN)/python bash benchmarks/gpu_check.sh --dry-run
 
-# benchmarks/gpu_claims.sh shrunk to a few minutes on a CPU, records under outputs/ only (CI runs it)
+# benchmarks/gpu_claims.sh and gpu_successors.sh shrunk to a few minutes on a CPU, records under outputs/ only (CI runs it)
 claims-dry: $(INSTALLED) $(DATASETS)
 	PYTHON=$(BIN)/python bash benchmarks/gpu_claims.sh --dry-run
+	PYTHON=$(BIN)/python bash benchmarks/gpu_successors.sh --dry-run
 
 test-unit: $(INSTALLED) $(DATASETS)
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n 2 $(DURATIONS) $(TESTS)

@@ -27,10 +27,12 @@
 # a claim); under heavy load (6-7) an earlier, larger dry run (128 images, checkpoints written) took 11 min 55 s.
 set -euo pipefail
 source "$(dirname "$0")/gpu_preamble.sh" "$@"
-CLAIMS=(overlapping_pooling dropout pca_noise ten_crops lrn_alexnet)
+# gpu_successors.sh sources this script with its own CLAIMS (notebook 08's successors); alone, the paper's
+[[ -n "${CLAIMS+set}" ]] || CLAIMS=(overlapping_pooling dropout pca_noise ten_crops lrn_alexnet)
+NAME=$(basename "$SCRIPT" .sh)
 
 if ((DRY)); then
-    RESULTS="${ALEXNET_OUTPUT_DIR:-outputs}/gpu-claims-dry-run" # never results/: a dry run's figures are no one's
+    RESULTS="${ALEXNET_OUTPUT_DIR:-outputs}/${NAME//_/-}-dry-run" # never results/: a dry run's figures are no one's
     PROFILE=quick
     # the documented override for tests and dry runs: every run tiny (the record's settings say so)
     export ALEXNET_CLAIMS_OVERRIDES='{"train_subset": 64, "val_subset": 32, "batch_size": 32, "epochs": 1}'
@@ -40,7 +42,7 @@ else
 fi
 rm -rf "${RESULTS:?}/"*-"$PROFILE"-*.json.tmp 2>/dev/null || true
 mkdir -p "$RESULTS"
-echo "gpu_claims: ${CLAIMS[*]} at the $PROFILE size, records in $RESULTS$( ((DRY)) && echo ' (dry run)')"
+echo "$NAME: ${CLAIMS[*]} at the $PROFILE size, records in $RESULTS$( ((DRY)) && echo ' (dry run)')"
 
 STARTED=$SECONDS
 LINES=()
@@ -49,7 +51,7 @@ for claim in "${CLAIMS[@]}"; do
     echo
     echo "== $claim"
     if ! line=$("$PY" -m alexnet_lib claims run "$claim" --profile "$PROFILE" --seeds 3 --out "$RESULTS" | tail -n 1); then
-        echo "error: gpu_claims: $claim failed" >&2
+        echo "error: $NAME: $claim failed" >&2
         exit 1
     fi
     echo "$line"
@@ -58,8 +60,8 @@ done
 
 total=$((SECONDS - STARTED))
 echo
-echo "gpu_claims$( ((DRY)) && echo ' (dry run)'): $((total / 60)) min $((total % 60)) s in all"
+echo "$NAME$( ((DRY)) && echo ' (dry run)'): $((total / 60)) min $((total % 60)) s in all"
 printf '%s\n' "${LINES[@]}"
 if ((!DRY && total > 540)); then
-    echo "warning: $total s is over the 9 minutes this script is sized for; shrink the claims' full sizes"
+    echo "warning: $total s is over the 9 minutes $SCRIPT is sized for; shrink the claims' full sizes"
 fi

@@ -1,6 +1,6 @@
 """The GPU scripts' shared preamble (benchmarks/gpu_preamble.sh): a bad argument gets the usage line, and a
 real run on a machine without a GPU is refused in one line. Their dry runs are ``make gpu-check-dry`` and
-``make claims-dry``, which CI runs."""
+``make claims-dry`` (both claims scripts), which CI runs."""
 
 import os
 import subprocess
@@ -13,7 +13,7 @@ from .conftest import ROOT
 
 pytestmark = pytest.mark.slow  # each runs a script, which starts Python
 
-SCRIPTS = ["gpu_check.sh", "gpu_claims.sh"]
+SCRIPTS = ["gpu_check.sh", "gpu_claims.sh", "gpu_successors.sh"]
 
 
 def run(script, *args, cwd):
