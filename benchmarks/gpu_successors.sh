@@ -11,7 +11,7 @@
 # Sizing, by arithmetic on gpu_claims.sh's yardstick (no GPU has run this yet): the paper net at 227 px,
 # 5 epochs on 15,000 images, 3 seeds, 2 arms: 5 experiments x 6 runs x 75,000 = 2.25 M training images.
 # Per image, against the paper net's 1.14 G multiply-adds (alexnet_lib.summary): batch norm and GAP about
-# the same, ZFNet +6% (conv1's 7x7 at stride 2 gives 112x112 maps), VGG's pair +13%, the 8 extra 3x3
+# the same, ZFNet +9% (conv1's 7x7 at stride 2 gives 112x112 maps), VGG's pair +13%, the 8 extra 3x3
 # convs of both 16-layer arms +70%: about 2.6 M paper-net images -> 2.9 min at ~15,000 img/s (5.4 min at
 # 8,000); evaluation ~0.4 min; start-up 5 processes x ~15 s and 30 runs x ~5 s: ~3.8 min. About 7 min in
 # all at the yardstick, ~9.6 min at 8,000 img/s; the script prints the total and warns above 9 minutes.
