@@ -362,12 +362,19 @@ def test_the_budget_measures_the_step_the_trainer_takes_adam_and_compile_include
     timing.probe_training_speed(
         small.model, small.train_data, small.train_transform, small.device, config, dtype=small.dtype, batch_size=32
     )
-    trainer = Trainer(config)
-    allowed, budget = trainer.budget["train_images"], trainer.budget
-    assert allowed < 55_000 and budget["probe_seconds"] < config.time_budget_s / 2
-    result = trainer.fit()
-    trained_in_time = result.history[-1]["images_per_second"] * (config.time_budget_s - budget["probe_seconds"])
-    assert abs(allowed - trained_in_time) / allowed < 0.15, (allowed, trained_in_time, budget, result.history[-1])
+    # Up to three tries: on a machine shared with other jobs the load can change between the probe and the
+    # run (it failed so, once in several CI runs); a probe that times another step misses on every try.
+    misses = []
+    for _ in range(3):
+        trainer = Trainer(config)
+        allowed, budget = trainer.budget["train_images"], trainer.budget
+        assert allowed < 55_000 and budget["probe_seconds"] < config.time_budget_s / 2
+        result = trainer.fit()
+        trained_in_time = result.history[-1]["images_per_second"] * (config.time_budget_s - budget["probe_seconds"])
+        if abs(allowed - trained_in_time) / allowed < 0.15:
+            return
+        misses.append((allowed, round(trained_in_time), budget, result.history[-1]))
+    raise AssertionError(f"the budget and the run disagreed by over 15% three times: {misses}")
 
 
 def test_an_image_folder_holds_out_a_tenth_of_its_training_images_at_most(tmp_path, capsys):
